@@ -1,0 +1,23 @@
+/**
+ * Every Redis key and channel mcic uses, in one place. Keys of one cluster or server share a hash
+ * tag (`{cluster:name}`) so that multi-key writes stay in one slot on Redis Cluster.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** Set of registered cluster names. */
+    clusters: `${prefix}:clusters`,
+    /** JSON of one cluster's stored registration (credentials sealed). */
+    cluster: (name: string) => `${prefix}:{cluster:${name}}:spec`,
+    /** Hash resource → JSON status written by the watcher that owns the cluster. */
+    clusterStatus: (name: string) => `${prefix}:{cluster:${name}}:status`,
+    /** Set of registered server names. */
+    servers: `${prefix}:servers`,
+    /** JSON of one server's stored registration (secret sealed). */
+    server: (name: string) => `${prefix}:{server:${name}}:spec`,
+    /** Hash of delivery status fields written by dispatchers. */
+    serverStatus: (name: string) => `${prefix}:{server:${name}}:status`,
+    /** Pub/sub channel announcing that a cluster or server changed. */
+    changes: `${prefix}:changed`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,71 @@
+import { createHmac, randomBytes } from "node:crypto";
+import type { Envelope } from "./envelope.js";
+
+export const SECRET_PREFIX = "whsec_";
+
+/** A new Standard Webhooks secret: `whsec_` + 32 random bytes in base64. */
+export function generateWebhookSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString("base64");
+}
+
+export function isWebhookSecret(text: string): boolean {
+  if (!text.startsWith(SECRET_PREFIX)) return false;
+  const b64 = text.slice(SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return false;
+  const len = Buffer.from(b64, "base64").length;
+  return len >= 24 && len <= 64;
+}
+
+/** Decodes the HMAC key once so hot paths do not base64-decode per request. */
+export function webhookKey(secret: string): Buffer {
+  return Buffer.from(secret.slice(SECRET_PREFIX.length), "base64");
+}
+
+/** `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>` as Standard Webhooks defines it. */
+export function signWebhook(key: Buffer, id: string, timestampSec: number, body: string): string {
+  const mac = createHmac("sha256", key).update(`${id}.${timestampSec}.${body}`).digest("base64");
+  return `v1,${mac}`;
+}
+
+export interface CloudEvent {
+  specversion: "1.0";
+  id: string;
+  source: string;
+  type: string;
+  subject: string;
+  time: string;
+  datacontenttype: "application/json";
+  data: unknown;
+}
+
+const REDACTED = "REDACTED";
+
+function redactSecretObject(object: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...object };
+  for (const field of ["data", "stringData"]) {
+    const values = out[field];
+    if (values && typeof values === "object") {
+      out[field] = Object.fromEntries(Object.keys(values).map((k) => [k, REDACTED]));
+    }
+  }
+  return out;
+}
+
+/** The CloudEvents 1.0 structured-mode event for one envelope (SPEC "Delivery to servers"). */
+export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
+  const isSecret = envelope.group === "" && envelope.resource === "secrets";
+  const data =
+    isSecret && !options.includeSecretData
+      ? { ...envelope, object: redactSecretObject(envelope.object) }
+      : envelope;
+  return {
+    specversion: "1.0",
+    id: envelope.id,
+    source: `/clusters/${envelope.cluster}`,
+    type: `dev.mcic.${envelope.resource}.${envelope.type.toLowerCase()}`,
+    subject: envelope.namespace ? `${envelope.namespace}/${envelope.name}` : envelope.name,
+    time: envelope.observedAt,
+    datacontenttype: "application/json",
+    data,
+  };
+}

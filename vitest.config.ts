@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// Workspace packages resolve to their TypeScript sources under the "@mcic/source" export
+// condition, so tests never run against stale build output.
+export default defineConfig({
+  resolve: { conditions: ["@mcic/source"] },
+  ssr: { resolve: { conditions: ["@mcic/source"], externalConditions: ["@mcic/source"] } },
+  test: {
+    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+    reporters: ["default"],
+  },
+});
