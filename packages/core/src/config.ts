@@ -23,19 +23,17 @@ const durationList = z.string().transform((text, ctx) => {
   }
 });
 
-const secretKey = z
-  .string()
-  .transform((text, ctx) => {
-    const key = Buffer.from(text, "base64");
-    if (key.length !== 32) {
-      ctx.addIssue({
-        code: "custom",
-        message: "must be 32 bytes in base64 (openssl rand -base64 32)",
-      });
-      return z.NEVER;
-    }
-    return key;
-  });
+const secretKey = z.string().transform((text, ctx) => {
+  const key = Buffer.from(text, "base64");
+  if (key.length !== 32) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be 32 bytes in base64 (openssl rand -base64 32)",
+    });
+    return z.NEVER;
+  }
+  return key;
+});
 
 const prefix = z
   .string()

@@ -24,12 +24,7 @@ export const EnvelopeSchema = z.object({
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
 /** The envelope id, also the Nats-Msg-Id: one change has one id, whoever publishes it. */
-export function envelopeId(
-  cluster: string,
-  uid: string,
-  resourceVersion: string,
-  type: EventType,
-): string {
+export function envelopeId(cluster: string, uid: string, resourceVersion: string, type: EventType): string {
   return `${cluster}/${uid}/${resourceVersion}/${type}`;
 }
 

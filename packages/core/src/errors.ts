@@ -42,10 +42,7 @@ export class ConflictError extends McicError {
 export class ConfigError extends McicError {
   readonly errors: FieldError[];
   constructor(errors: FieldError[]) {
-    super(
-      "invalid_config",
-      `invalid configuration: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
-    );
+    super("invalid_config", `invalid configuration: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
     this.errors = errors;
   }
 }

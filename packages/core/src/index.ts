@@ -31,3 +31,35 @@ export {
   SECRET_PREFIX,
   type CloudEvent,
 } from "./webhook.js";
+export { parseKubeconfig } from "./kubeconfig.js";
+export {
+  DNS_LABEL,
+  dnsLabel,
+  ClusterInputSchema,
+  ConnectionSchema,
+  StoredClusterSchema,
+  ServerFiltersSchema,
+  ServerInputSchema,
+  StoredServerSchema,
+  ResourceStatusSchema,
+  type ClusterInput,
+  type Connection,
+  type StoredCluster,
+  type ServerFilters,
+  type ServerInput,
+  type StoredServer,
+  type ResourceStatus,
+} from "./models.js";
+export { ChangeNoticeSchema, parseChangeNotice, type ChangeNotice } from "./change-notice.js";
+export { Registry } from "./registry.js";
+export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
+export { connectNats, ensureEventsStream, DUPLICATE_WINDOW_MS, type NatsConnection } from "./nats.js";
+export { connectRedis, Redis } from "./redis.js";
+export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
+export {
+  startOpsServer,
+  createMetricsRegistry,
+  MetricsRegistry,
+  type OpsServer,
+  type OpsServerOptions,
+} from "./ops-server.js";

@@ -16,6 +16,10 @@ export function redisKeys(prefix: string) {
     server: (name: string) => `${prefix}:{server:${name}}:spec`,
     /** Hash of delivery status fields written by dispatchers. */
     serverStatus: (name: string) => `${prefix}:{server:${name}}:status`,
+    /** List of dead-lettered deliveries of one server, newest first. */
+    deadLetters: (name: string) => `${prefix}:{server:${name}}:dead-letters`,
+    /** Set of servers an event was already settled for, so a retry skips them. */
+    eventDone: (id: string) => `${prefix}:{event:${id}}:done`,
     /** Pub/sub channel announcing that a cluster or server changed. */
     changes: `${prefix}:changed`,
   };

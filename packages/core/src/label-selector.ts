@@ -56,7 +56,7 @@ export function parseLabelSelector(text: string): LabelSelector {
 
 export function matchesLabels(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
   const l = labels ?? {};
-  return selector.every((r) => {
+  return selector.every((r): boolean => {
     const has = Object.hasOwn(l, r.key);
     const v = l[r.key];
     switch (r.op) {
@@ -70,7 +70,7 @@ export function matchesLabels(selector: LabelSelector, labels: Record<string, st
         return !has || !r.values.includes(v as string);
       case "exists":
         return has;
-      case "!exists":
+      default:
         return !has;
     }
   });

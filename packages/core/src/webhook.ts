@@ -55,9 +55,7 @@ function redactSecretObject(object: Record<string, unknown>): Record<string, unk
 export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
   const isSecret = envelope.group === "" && envelope.resource === "secrets";
   const data =
-    isSecret && !options.includeSecretData
-      ? { ...envelope, object: redactSecretObject(envelope.object) }
-      : envelope;
+    isSecret && !options.includeSecretData ? { ...envelope, object: redactSecretObject(envelope.object) } : envelope;
   return {
     specversion: "1.0",
     id: envelope.id,

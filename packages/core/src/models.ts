@@ -1,0 +1,206 @@
+import { z } from "zod";
+import { EVENT_TYPES } from "./envelope.js";
+import { parseLabelSelector } from "./label-selector.js";
+import { formatResource, parseResource } from "./resource.js";
+import { isWebhookSecret } from "./webhook.js";
+
+/** DNS-1123 label: what Kubernetes accepts for namespaces, and what mcic accepts for names. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const dnsLabel = z
+  .string()
+  .max(63, "at most 63 characters")
+  .regex(DNS_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric");
+
+const httpUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}, "must be an absolute http:// or https:// URL");
+
+const labelSelector = z
+  .string()
+  .max(4096)
+  .refine(
+    (text) => {
+      try {
+        parseLabelSelector(text);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: "is not a valid label selector (e.g. app=web,tier in (front,back))" },
+  );
+
+/** A resource as written in a cluster registration, normalized to `group/version/resource`. */
+const resourceSpec = z.string().transform((text, ctx) => {
+  try {
+    return formatResource(parseResource(text));
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/\s]+={0,2}$/, "must be base64");
+
+/** Body of POST/PUT /clusters (SPEC "REST API"). */
+export const ClusterInputSchema = z
+  .strictObject({
+    name: dnsLabel,
+    kubeconfig: z
+      .string()
+      .min(1)
+      .max(512 * 1024)
+      .optional(),
+    context: z.string().min(1).optional(),
+    server: httpUrl.optional(),
+    token: z.string().min(1).optional(),
+    caData: base64.optional(),
+    insecureSkipTLSVerify: z.boolean().optional(),
+    resources: z.array(resourceSpec).min(1).max(64).default(["networking.k8s.io/v1/ingresses"]),
+    namespaces: z.array(dnsLabel).max(1000).optional(),
+    labelSelector: labelSelector.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.kubeconfig === undefined && body.server === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["kubeconfig"],
+        message: "exactly one of kubeconfig or server is required",
+      });
+    }
+    if (body.kubeconfig !== undefined && body.server !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["server"], message: "give either kubeconfig or server, not both" });
+    }
+    if (body.kubeconfig !== undefined) {
+      for (const field of ["token", "caData", "insecureSkipTLSVerify"] as const) {
+        if (body[field] !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message: "only allowed with server; put it in the kubeconfig",
+          });
+        }
+      }
+    }
+    if (body.context !== undefined && body.kubeconfig === undefined) {
+      ctx.addIssue({ code: "custom", path: ["context"], message: "only allowed with kubeconfig" });
+    }
+  });
+export type ClusterInput = z.output<typeof ClusterInputSchema>;
+
+/** How a watcher reaches a cluster; stored sealed, never returned by the API. */
+export const ConnectionSchema = z.object({
+  server: z.string(),
+  token: z.string().optional(),
+  caData: z.string().optional(),
+  certData: z.string().optional(),
+  keyData: z.string().optional(),
+  insecureSkipTLSVerify: z.boolean().optional(),
+  tlsServerName: z.string().optional(),
+});
+export type Connection = z.infer<typeof ConnectionSchema>;
+
+/** A cluster as kept in Redis. */
+export const StoredClusterSchema = z.object({
+  name: z.string(),
+  resources: z.array(z.string()),
+  namespaces: z.array(z.string()).optional(),
+  labelSelector: z.string().optional(),
+  /** Which input form the user gave, so GET can say so without revealing it. */
+  source: z.enum(["kubeconfig", "server"]),
+  context: z.string().optional(),
+  /** SecretBox-sealed JSON of a Connection. */
+  credentials: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type StoredCluster = z.infer<typeof StoredClusterSchema>;
+
+export const ServerFiltersSchema = z.strictObject({
+  clusters: z.array(dnsLabel).max(1000).optional(),
+  resources: z.array(z.string().min(1).max(253)).max(100).optional(),
+  namespaces: z.array(dnsLabel).max(1000).optional(),
+  eventTypes: z.array(z.enum(EVENT_TYPES)).max(3).optional(),
+  labelSelector: labelSelector.optional(),
+});
+export type ServerFilters = z.infer<typeof ServerFiltersSchema>;
+
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const RESERVED_HEADERS = new Set([
+  "content-type",
+  "content-length",
+  "host",
+  "transfer-encoding",
+  "connection",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+]);
+
+/** Body of POST/PUT /servers (SPEC "REST API"). */
+export const ServerInputSchema = z.strictObject({
+  name: dnsLabel,
+  url: httpUrl,
+  filters: ServerFiltersSchema.default({}),
+  headers: z
+    .record(
+      z
+        .string()
+        .regex(headerName, "is not a valid HTTP header name")
+        .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by mcic and cannot be overridden"),
+      z
+        .string()
+        .max(8192)
+        .regex(/^[^\r\n]*$/, "must not contain line breaks"),
+    )
+    .default({}),
+  secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by 24 to 64 bytes in base64').optional(),
+  includeSecretData: z.boolean().default(false),
+  snapshot: z.boolean().default(true),
+  enabled: z.boolean().default(true),
+  retry: z
+    .strictObject({
+      maxAttempts: z.number().int().min(1).max(1000).optional(),
+      maxAgeSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(30 * 24 * 3600)
+        .optional(),
+    })
+    .default({}),
+});
+export type ServerInput = z.output<typeof ServerInputSchema>;
+
+/** A server as kept in Redis. The secret is sealed. */
+export const StoredServerSchema = z.object({
+  name: z.string(),
+  url: z.string(),
+  filters: ServerFiltersSchema,
+  /** Sealed JSON of the headers: they often carry API keys. */
+  headers: z.string(),
+  secret: z.string(),
+  includeSecretData: z.boolean(),
+  snapshot: z.boolean(),
+  enabled: z.boolean(),
+  retry: z.object({ maxAttempts: z.number().optional(), maxAgeSeconds: z.number().optional() }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type StoredServer = z.infer<typeof StoredServerSchema>;
+
+/** Status of one watched resource, written by the owning watcher. */
+export const ResourceStatusSchema = z.object({
+  resource: z.string(),
+  state: z.enum(["pending", "syncing", "watching", "error"]),
+  message: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  lastEventAt: z.string().optional(),
+  watcherId: z.string().optional(),
+});
+export type ResourceStatus = z.infer<typeof ResourceStatusSchema>;

@@ -1,0 +1,37 @@
+import type { Envelope } from "./envelope.js";
+import { matchesLabels, parseLabelSelector } from "./label-selector.js";
+import type { ServerFilters } from "./models.js";
+
+export type EnvelopeMatcher = (e: Envelope) => boolean;
+
+/**
+ * Compiles a server's filters once into a predicate. An absent or empty list matches everything.
+ * A resource filter is either a plural ("ingresses", any group) or `group/version/resource`.
+ */
+export function compileFilters(filters: ServerFilters): EnvelopeMatcher {
+  const clusters = nonEmptySet(filters.clusters);
+  const namespaces = nonEmptySet(filters.namespaces);
+  const types = nonEmptySet(filters.eventTypes);
+  const resources = nonEmptySet(filters.resources);
+  const selector = filters.labelSelector ? parseLabelSelector(filters.labelSelector) : undefined;
+  return (e) => {
+    if (clusters && !clusters.has(e.cluster)) return false;
+    // Cluster-scoped objects have no namespace: a namespace filter excludes them.
+    if (namespaces && (e.namespace === undefined || !namespaces.has(e.namespace))) return false;
+    if (types && !types.has(e.type)) return false;
+    if (resources && !resources.has(e.resource) && !resources.has(qualified(e))) return false;
+    if (selector) {
+      const metadata = e.object.metadata as { labels?: Record<string, string> } | undefined;
+      if (!matchesLabels(selector, metadata?.labels)) return false;
+    }
+    return true;
+  };
+}
+
+function qualified(e: Envelope): string {
+  return e.group ? `${e.group}/${e.version}/${e.resource}` : `${e.version}/${e.resource}`;
+}
+
+function nonEmptySet<T>(list: T[] | undefined): Set<T> | undefined {
+  return list && list.length > 0 ? new Set(list) : undefined;
+}

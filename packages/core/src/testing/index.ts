@@ -1,0 +1,3 @@
+export { waitFor, type WaitOptions } from "./wait-for.js";
+export { startNats, startRedis, freePort, type TestServer } from "./servers.js";
+export { startReceiver, type Receiver, type ReceivedRequest, type ReceiverResponse } from "./receiver.js";

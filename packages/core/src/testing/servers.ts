@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A real nats-server or redis-server run by a test, on its own port and data directory. */
+export interface TestServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Kills the process (SIGKILL by default, as a crash would) and waits until it is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  restart(): Promise<void>;
+  /** Kills it and removes its data. */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+interface Recipe {
+  binary: string;
+  args: (port: number, dir: string) => string[];
+  ready: RegExp;
+  url: (port: number) => string;
+}
+
+const NATS: Recipe = {
+  binary: "nats-server",
+  args: (port, dir) => ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir],
+  ready: /Server is ready/,
+  url: (port) => `nats://127.0.0.1:${port}`,
+};
+
+const REDIS: Recipe = {
+  binary: "redis-server",
+  args: (port, dir) => [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+  ],
+  ready: /Ready to accept connections/,
+  url: (port) => `redis://127.0.0.1:${port}`,
+};
+
+function launch(recipe: Recipe, port: number, dir: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(recipe.binary, recipe.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const timer = setTimeout(() => fail(new Error(`${recipe.binary} did not start within 10 s:\n${output}`)), 10_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (recipe.ready.test(output)) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        child.stderr?.off("data", onData);
+        // Keep draining so a chatty server never blocks on a full pipe.
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve(child);
+      }
+    };
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(err);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("error", fail);
+    child.once("exit", (code) =>
+      fail(new Error(`${recipe.binary} exited with ${code} before it was ready:\n${output}`)),
+    );
+  });
+}
+
+async function startServer(recipe: Recipe): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), `mcic-${recipe.binary}-`));
+  let port = 0;
+  let child: ChildProcess | undefined;
+  // A port found free can be taken before the server binds it: try a few.
+  for (let attempt = 0; !child; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(recipe, port, dataDir);
+    } catch (err) {
+      if (attempt >= 4) throw err;
+    }
+  }
+  let current: ChildProcess | undefined = child;
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    const proc = current;
+    current = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+    proc.kill(signal);
+    await exited;
+  };
+  return {
+    url: recipe.url(port),
+    port,
+    dataDir,
+    kill,
+    restart: async () => {
+      await kill();
+      current = await launch(recipe, port, dataDir);
+    },
+    stop: async () => {
+      await kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `nats-server -js` on a random port with its own store directory. */
+export function startNats(): Promise<TestServer> {
+  return startServer(NATS);
+}
+
+/** `redis-server` on a random port, AOF on so a restart keeps data (like production). */
+export function startRedis(): Promise<TestServer> {
+  return startServer(REDIS);
+}

@@ -1,0 +1,28 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Context, Next } from "koa";
+import { sendProblem } from "./problem.js";
+
+const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * Bearer-token check. Tokens are compared as SHA-256 digests with timingSafeEqual, so neither the
+ * token's content nor its length leaks through timing.
+ */
+export function bearerAuth(tokens: string[]) {
+  const digests = tokens.map(digest);
+  return async (ctx: Context, next: Next) => {
+    if (digests.length === 0 || OPEN_PATHS.has(ctx.path)) return next();
+    const match = /^Bearer\s+(\S+)$/i.exec(ctx.get("authorization"));
+    const given = match ? digest(match[1] as string) : undefined;
+    let ok = false;
+    for (const d of digests) if (given && timingSafeEqual(d, given)) ok = true;
+    if (!ok) {
+      ctx.set("WWW-Authenticate", 'Bearer realm="mcic"');
+      sendProblem(ctx, 401, "unauthorized", "a valid Authorization: Bearer <token> header is required");
+      return;
+    }
+    return next();
+  };
+}

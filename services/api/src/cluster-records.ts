@@ -1,0 +1,78 @@
+import {
+  type ClusterInput,
+  type Connection,
+  KubeconfigError,
+  type ResourceStatus,
+  type SecretBox,
+  type StoredCluster,
+  ValidationError,
+  parseKubeconfig,
+} from "@mcic/core";
+
+/** What the API shows of a cluster: everything but its credentials. */
+export interface ClusterView {
+  name: string;
+  resources: string[];
+  namespaces?: string[];
+  labelSelector?: string;
+  source: "kubeconfig" | "server";
+  context?: string;
+  credentials: "stored";
+  createdAt: string;
+  updatedAt: string;
+  status?: { resources: ResourceStatus[] };
+}
+
+function connectionOf(input: ClusterInput): Connection {
+  if (input.kubeconfig !== undefined) {
+    try {
+      return parseKubeconfig(input.kubeconfig, input.context);
+    } catch (err) {
+      if (err instanceof KubeconfigError) {
+        throw new ValidationError("kubeconfig is not usable", [{ path: err.path, message: err.message }]);
+      }
+      throw err;
+    }
+  }
+  const conn: Connection = { server: (input.server as string).replace(/\/$/, "") };
+  if (input.token !== undefined) conn.token = input.token;
+  if (input.caData !== undefined) conn.caData = Buffer.from(input.caData, "base64").toString("utf8");
+  if (input.insecureSkipTLSVerify) conn.insecureSkipTLSVerify = true;
+  return conn;
+}
+
+/** Validated input → the record stored in Redis, credentials sealed. */
+export function toStoredCluster(input: ClusterInput, box: SecretBox, now: Date, createdAt?: string): StoredCluster {
+  const stored: StoredCluster = {
+    name: input.name,
+    resources: [...new Set(input.resources)],
+    source: input.kubeconfig !== undefined ? "kubeconfig" : "server",
+    credentials: box.seal(JSON.stringify(connectionOf(input))),
+    createdAt: createdAt ?? now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  if (input.namespaces?.length) stored.namespaces = [...new Set(input.namespaces)];
+  if (input.labelSelector) stored.labelSelector = input.labelSelector;
+  if (input.context) stored.context = input.context;
+  return stored;
+}
+
+export function toClusterView(c: StoredCluster, status?: ResourceStatus[]): ClusterView {
+  const view: ClusterView = {
+    name: c.name,
+    resources: c.resources,
+    source: c.source,
+    credentials: "stored",
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+  };
+  if (c.namespaces) view.namespaces = c.namespaces;
+  if (c.labelSelector) view.labelSelector = c.labelSelector;
+  if (c.context) view.context = c.context;
+  if (status) {
+    // Resources the watcher has not reported on yet are pending, so the list is always complete.
+    const byName = new Map(status.map((s) => [s.resource, s]));
+    view.status = { resources: c.resources.map((r) => byName.get(r) ?? { resource: r, state: "pending" }) };
+  }
+  return view;
+}

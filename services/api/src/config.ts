@@ -1,0 +1,28 @@
+import { baseEnvSchema, envSchemas, parseEnv } from "@mcic/core";
+import { z } from "zod";
+
+const apiEnvSchema = baseEnvSchema
+  .extend({
+    API_HOST: z.string().min(1).optional(),
+    API_PORT: envSchemas.port.default(8000),
+    API_TOKENS: z
+      .string()
+      .optional()
+      .transform((text) =>
+        (text ?? "")
+          .split(",")
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ),
+  })
+  .transform((env) => ({
+    ...env,
+    // An API without tokens is open: it must not be reachable from other hosts.
+    API_HOST: env.API_HOST ?? (env.API_TOKENS.length > 0 ? "0.0.0.0" : "127.0.0.1"),
+  }));
+
+export type ApiConfig = z.output<typeof apiEnvSchema>;
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  return parseEnv(apiEnvSchema, env);
+}

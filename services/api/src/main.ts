@@ -1,0 +1,53 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import {
+  Registry,
+  SecretBox,
+  connectNats,
+  connectRedis,
+  createLogger,
+  exitOnStartupError,
+  redactConfig,
+  stopOnSignals,
+} from "@mcic/core";
+import { createApp } from "./app.js";
+import { loadApiConfig } from "./config.js";
+
+async function main() {
+  const config = loadApiConfig();
+  const logger = createLogger({ name: "api", level: config.LOG_LEVEL });
+  logger.info({ config: redactConfig(config) }, "starting");
+  if (config.API_TOKENS.length === 0) {
+    logger.warn({ host: config.API_HOST }, "API_TOKENS is empty: the API is open to anyone who can reach it");
+  }
+
+  const redis = connectRedis(config.REDIS_URL, "mcic-api");
+  redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  const nats = await connectNats(config.NATS_URL, "mcic-api");
+  const app = createApp({
+    registry: new Registry({ redis, prefix: config.MCIC_PREFIX }),
+    box: new SecretBox(config.MCIC_SECRET_KEY),
+    logger,
+    tokens: config.API_TOKENS,
+    checkReady: async () => {
+      await redis.ping();
+      await nats.flush();
+    },
+  });
+
+  const server = app.listen(config.API_PORT, config.API_HOST);
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  logger.info({ url: `http://${config.API_HOST}:${port}`, port }, "listening");
+
+  stopOnSignals(logger, async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await nats.drain();
+    await redis.quit();
+  });
+}
+
+main().catch((err) => exitOnStartupError("api", err));

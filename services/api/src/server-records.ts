@@ -1,0 +1,89 @@
+import {
+  type SecretBox,
+  type ServerFilters,
+  type ServerInput,
+  type StoredServer,
+  generateWebhookSecret,
+} from "@mcic/core";
+
+export interface ServerView {
+  name: string;
+  url: string;
+  filters: ServerFilters;
+  /** Header names only: values often carry credentials. */
+  headers: Record<string, "[redacted]">;
+  includeSecretData: boolean;
+  snapshot: boolean;
+  enabled: boolean;
+  retry: StoredServer["retry"];
+  createdAt: string;
+  updatedAt: string;
+  /** Only in the response that created the secret: it is never shown again. */
+  secret?: string;
+  status?: ServerStatusView;
+}
+
+export interface ServerStatusView {
+  state: "active" | "disabled";
+  reason?: string;
+  lastSuccessAt?: string;
+  lastFailureAt?: string;
+  pending?: number;
+  deadLetters: number;
+}
+
+/**
+ * Validated input → stored record. On replace without a new secret the previous sealed secret is
+ * kept, so updating a URL does not break every receiver's signature check.
+ */
+export function toStoredServer(
+  input: ServerInput,
+  box: SecretBox,
+  now: Date,
+  previous?: StoredServer,
+): { stored: StoredServer; secret?: string } {
+  const secret = input.secret ?? (previous ? undefined : generateWebhookSecret());
+  const stored: StoredServer = {
+    name: input.name,
+    url: input.url,
+    filters: input.filters,
+    headers: box.seal(JSON.stringify(input.headers)),
+    secret: secret !== undefined ? box.seal(secret) : (previous as StoredServer).secret,
+    includeSecretData: input.includeSecretData,
+    snapshot: input.snapshot,
+    enabled: input.enabled,
+    retry: input.retry,
+    createdAt: previous?.createdAt ?? now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  return secret !== undefined && input.secret === undefined ? { stored, secret } : { stored };
+}
+
+export function toServerView(s: StoredServer, box: SecretBox, status?: Record<string, string>): ServerView {
+  const headers = JSON.parse(box.open(s.headers)) as Record<string, string>;
+  const view: ServerView = {
+    name: s.name,
+    url: s.url,
+    filters: s.filters,
+    headers: Object.fromEntries(Object.keys(headers).map((k) => [k, "[redacted]" as const])),
+    includeSecretData: s.includeSecretData,
+    snapshot: s.snapshot,
+    enabled: s.enabled,
+    retry: s.retry,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+  if (status) {
+    const st: ServerStatusView = {
+      state: s.enabled && !status.disabledReason ? "active" : "disabled",
+      deadLetters: Number(status.deadLetters ?? 0),
+    };
+    const reason = status.disabledReason ?? (s.enabled ? undefined : "disabled by configuration");
+    if (reason) st.reason = reason;
+    if (status.lastSuccessAt) st.lastSuccessAt = status.lastSuccessAt;
+    if (status.lastFailureAt) st.lastFailureAt = status.lastFailureAt;
+    if (status.pending) st.pending = Number(status.pending);
+    view.status = st;
+  }
+  return view;
+}

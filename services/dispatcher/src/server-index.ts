@@ -1,0 +1,117 @@
+import {
+  type Envelope,
+  type EnvelopeMatcher,
+  type Logger,
+  type Redis,
+  type Registry,
+  type SecretBox,
+  type StoredServer,
+  compileFilters,
+  parseChangeNotice,
+  webhookKey,
+} from "@mcic/core";
+
+/** A server ready for delivery: filters compiled, secret and headers opened once. */
+export interface Target {
+  name: string;
+  url: string;
+  key: Buffer;
+  headers: Record<string, string>;
+  includeSecretData: boolean;
+  matches: EnvelopeMatcher;
+  stored: StoredServer;
+}
+
+export interface ServerIndexOptions {
+  registry: Registry;
+  subscriber: Redis;
+  box: SecretBox;
+  logger: Logger;
+  reloadIntervalMs?: number;
+}
+
+/**
+ * The enabled servers, kept current from change notices (plus a periodic reload as a safety net),
+ * so matching an event never reads Redis.
+ */
+export class ServerIndex {
+  readonly #o: ServerIndexOptions;
+  #targets: Target[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #loading: Promise<void> | undefined;
+  #again = false;
+
+  constructor(options: ServerIndexOptions) {
+    this.#o = options;
+  }
+
+  async start(): Promise<void> {
+    const { subscriber, registry, logger } = this.#o;
+    subscriber.on("message", (channel: string, text: string) => {
+      if (channel !== registry.keys.changes) return;
+      const notice = parseChangeNotice(text);
+      if (!notice) logger.warn({ channel }, "ignoring malformed change notice");
+      else if (notice.kind === "server") void this.reload();
+    });
+    subscriber.on("ready", () => void this.reload());
+    await subscriber.subscribe(registry.keys.changes);
+    await this.reload();
+    this.#timer = setInterval(() => void this.reload(), this.#o.reloadIntervalMs ?? 30_000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Servers that want this event. */
+  match(e: Envelope): Target[] {
+    return this.#targets.filter((t) => t.matches(e));
+  }
+
+  get(name: string): Target | undefined {
+    return this.#targets.find((t) => t.name === name);
+  }
+
+  reload(): Promise<void> {
+    if (this.#loading) {
+      this.#again = true;
+      return this.#loading;
+    }
+    this.#loading = (async () => {
+      do {
+        this.#again = false;
+        try {
+          const servers = await this.#o.registry.listServers();
+          this.#targets = servers.filter((s) => s.enabled).flatMap((s) => this.#target(s));
+        } catch (err) {
+          this.#o.logger.error({ err }, "server reload failed; keeping the previous list");
+        }
+      } while (this.#again);
+      this.#loading = undefined;
+    })();
+    return this.#loading;
+  }
+
+  #target(s: StoredServer): Target[] {
+    try {
+      return [
+        {
+          name: s.name,
+          url: s.url,
+          key: webhookKey(this.#o.box.open(s.secret)),
+          headers: JSON.parse(this.#o.box.open(s.headers)) as Record<string, string>,
+          includeSecretData: s.includeSecretData,
+          matches: compileFilters(s.filters),
+          stored: s,
+        },
+      ];
+    } catch (err) {
+      this.#o.logger.error(
+        { server: s.name, err: (err as Error).message },
+        "cannot open server secret (wrong MCIC_SECRET_KEY?); skipping server",
+      );
+      return [];
+    }
+  }
+}

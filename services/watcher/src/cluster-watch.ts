@@ -1,0 +1,106 @@
+import {
+  type Connection,
+  type Envelope,
+  type Logger,
+  type Registry,
+  type ResourceStatus,
+  type StoredCluster,
+  parseResource,
+} from "@mcic/core";
+import { KubeClient } from "./kube-client.js";
+import { ResourceWatch, type WatchProgress } from "./resource-watch.js";
+
+export interface ClusterWatchOptions {
+  cluster: StoredCluster;
+  connection: Connection;
+  registry: Registry;
+  watcherId: string;
+  publish: (e: Envelope) => Promise<void>;
+  logger: Logger;
+  statusIntervalMs?: number;
+}
+
+const RANK = { error: 3, syncing: 2, watching: 1 } as const;
+
+/**
+ * All watches of one cluster: one per resource, or per resource and namespace when the cluster is
+ * limited to namespaces (so namespace-scoped RBAC is enough). Writes their status to Redis.
+ */
+export class ClusterWatch {
+  readonly cluster: StoredCluster;
+  readonly #client: KubeClient;
+  readonly #watches = new Map<string, ResourceWatch[]>();
+  readonly #o: ClusterWatchOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #written = new Map<string, string>();
+
+  constructor(options: ClusterWatchOptions) {
+    this.#o = options;
+    this.cluster = options.cluster;
+    this.#client = new KubeClient(options.connection);
+    const { cluster, logger } = options;
+    const scopes: (string | undefined)[] = cluster.namespaces?.length ? cluster.namespaces : [undefined];
+    for (const resource of cluster.resources) {
+      const ref = parseResource(resource);
+      this.#watches.set(
+        resource,
+        scopes.map(
+          (namespace) =>
+            new ResourceWatch({
+              cluster: cluster.name,
+              client: this.#client,
+              ref,
+              ...(namespace ? { namespace } : {}),
+              ...(cluster.labelSelector ? { labelSelector: cluster.labelSelector } : {}),
+              publish: options.publish,
+              onProgress: () => this.#writeStatus(resource),
+              logger: logger.child({ resource, ...(namespace ? { namespace } : {}) }),
+            }),
+        ),
+      );
+    }
+  }
+
+  start(): void {
+    for (const list of this.#watches.values()) for (const w of list) w.start();
+    this.#timer = setInterval(() => {
+      for (const resource of this.#watches.keys()) this.#writeStatus(resource);
+    }, this.#o.statusIntervalMs ?? 2000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all([...this.#watches.values()].flat().map((w) => w.stop()));
+    await this.#client.close();
+  }
+
+  /** The worst state over a resource's namespaces stands for the resource. */
+  #status(resource: string): ResourceStatus {
+    const progress = (this.#watches.get(resource) ?? []).map((w) => w.progress);
+    const worst = progress.reduce<WatchProgress | undefined>(
+      (a, b) => (!a || RANK[b.state] > RANK[a.state] ? b : a),
+      undefined,
+    ) ?? { state: "syncing" };
+    const status: ResourceStatus = { resource, state: worst.state, watcherId: this.#o.watcherId };
+    if (worst.message) status.message = worst.message;
+    if (progress.length === 1 && worst.resourceVersion) status.resourceVersion = worst.resourceVersion;
+    const last = progress
+      .map((p) => p.lastEventAt ?? "")
+      .sort()
+      .at(-1);
+    if (last) status.lastEventAt = last;
+    return status;
+  }
+
+  #writeStatus(resource: string): void {
+    const status = this.#status(resource);
+    const json = JSON.stringify(status);
+    if (this.#written.get(resource) === json) return;
+    this.#written.set(resource, json);
+    this.#o.registry.setResourceStatus(this.cluster.name, status).catch((err: unknown) => {
+      this.#written.delete(resource);
+      this.#o.logger.warn({ err: (err as Error).message, resource }, "status write failed");
+    });
+  }
+}

@@ -1,0 +1,62 @@
+import {
+  Registry,
+  SecretBox,
+  connectNats,
+  connectRedis,
+  createLogger,
+  createMetricsRegistry,
+  ensureEventsStream,
+  exitOnStartupError,
+  redactConfig,
+  startOpsServer,
+  stopOnSignals,
+} from "@mcic/core";
+import { jetstream } from "@nats-io/jetstream";
+import { ClusterSupervisor } from "./cluster-supervisor.js";
+import { loadWatcherConfig } from "./config.js";
+import { createEventPublisher } from "./event-publisher.js";
+
+async function main() {
+  const config = loadWatcherConfig();
+  const logger = createLogger({ name: "watcher", level: config.LOG_LEVEL }).child({ watcherId: config.WATCHER_ID });
+  logger.info({ config: redactConfig(config) }, "starting");
+
+  const redis = connectRedis(config.REDIS_URL, "mcic-watcher");
+  const subscriber = connectRedis(config.REDIS_URL, "mcic-watcher-sub");
+  for (const r of [redis, subscriber])
+    r.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
+  const nats = await connectNats(config.NATS_URL, `mcic-watcher-${config.WATCHER_ID}`);
+  await ensureEventsStream(nats, { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS });
+
+  const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
+  const supervisor = new ClusterSupervisor({
+    registry,
+    subscriber,
+    box: new SecretBox(config.MCIC_SECRET_KEY),
+    watcherId: config.WATCHER_ID,
+    publish: createEventPublisher(jetstream(nats), config.MCIC_PREFIX),
+    logger,
+  });
+  await supervisor.start();
+
+  const ops = await startOpsServer({
+    port: config.METRICS_PORT,
+    metrics: createMetricsRegistry("watcher"),
+    logger,
+    checkReady: async () => {
+      await redis.ping();
+      await nats.flush();
+    },
+  });
+  logger.info({ metricsPort: ops.port }, "ready");
+
+  stopOnSignals(logger, async () => {
+    await supervisor.stop();
+    await ops.close();
+    await nats.drain();
+    subscriber.disconnect();
+    await redis.quit();
+  });
+}
+
+main().catch((err) => exitOnStartupError("watcher", err));
