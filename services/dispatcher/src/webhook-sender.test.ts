@@ -1,0 +1,76 @@
+import { type Envelope, compileFilters, generateWebhookSecret, webhookKey } from "@mcic/core";
+import { type Receiver, startReceiver } from "@mcic/core/testing";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Target } from "./server-index.js";
+import { WebhookSender, parseRetryAfter } from "./webhook-sender.js";
+
+const envelope: Envelope = {
+  id: "c1/u1/5/ADDED",
+  cluster: "c1",
+  group: "",
+  version: "v1",
+  resource: "secrets",
+  kind: "Secret",
+  namespace: "ns",
+  name: "db",
+  uid: "u1",
+  resourceVersion: "5",
+  type: "ADDED",
+  observedAt: "2026-01-01T00:00:00.000Z",
+  object: { metadata: { name: "db" }, data: { password: "c2VjcmV0" } },
+};
+
+describe("WebhookSender", () => {
+  let receiver: Receiver;
+  const secret = generateWebhookSecret();
+  let target: Target;
+  const sender = new WebhookSender({ timeoutMs: 300 });
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    target = {
+      name: "r",
+      url: `${receiver.url}?x=1`,
+      key: webhookKey(secret),
+      headers: { "x-api-key": "k" },
+      includeSecretData: false,
+      matches: compileFilters({}),
+      stored: {} as Target["stored"],
+    };
+  });
+  afterAll(async () => {
+    await sender.close();
+    await receiver.close();
+  });
+
+  it("POSTs a signed CloudEvent with the server's headers and Secret data redacted", async () => {
+    const result = await sender.send(target, envelope);
+    expect(result).toMatchObject({ ok: true, status: 204 });
+    const req = receiver.requests.at(-1);
+    expect(req?.path).toBe("/hook?x=1");
+    expect(req?.headers["x-api-key"]).toBe("k");
+    const event = new Webhook(secret).verify(req?.body ?? "", {
+      "webhook-id": String(req?.headers["webhook-id"]),
+      "webhook-timestamp": String(req?.headers["webhook-timestamp"]),
+      "webhook-signature": String(req?.headers["webhook-signature"]),
+    }) as { id: string; data: { object: { data: Record<string, string> } } };
+    expect(event.id).toBe(envelope.id);
+    expect(event.data.object.data).toEqual({ password: "REDACTED" });
+  });
+
+  it("reports status and Retry-After of a refusal, and a timeout as status 0", async () => {
+    receiver.respond = () => ({ status: 429, headers: { "retry-after": "7" } });
+    expect(await sender.send(target, envelope)).toMatchObject({ ok: false, status: 429, retryAfterMs: 7000 });
+    receiver.respond = () => ({ status: 204, delayMs: 1000 });
+    const slow = await sender.send(target, envelope);
+    expect(slow).toMatchObject({ ok: false, status: 0, error: "timed out after 300 ms" });
+    receiver.respond = () => ({ status: 204 });
+  });
+
+  it("parses Retry-After in seconds and as a date", () => {
+    expect(parseRetryAfter("3", 0)).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).toBe(6000);
+    expect(parseRetryAfter("soon", 0)).toBeUndefined();
+  });
+});
