@@ -60,6 +60,9 @@ export {
   startOpsServer,
   createMetricsRegistry,
   MetricsRegistry,
+  Counter,
+  Gauge,
+  Histogram,
   type OpsServer,
   type OpsServerOptions,
 } from "./ops-server.js";

@@ -10,6 +10,14 @@ export function redisKeys(prefix: string) {
     cluster: (name: string) => `${prefix}:{cluster:${name}}:spec`,
     /** Hash resource → JSON status written by the watcher that owns the cluster. */
     clusterStatus: (name: string) => `${prefix}:{cluster:${name}}:status`,
+    /** Lease naming the watcher replica that owns a cluster. */
+    clusterLease: (name: string) => `${prefix}:{cluster:${name}}:lease`,
+    /** Hash scope → JSON {rv, fingerprint}: where each watch of a cluster resumes. */
+    clusterResume: (name: string) => `${prefix}:{cluster:${name}}:resume`,
+    /** Hash uid → compact JSON of each object a watch scope has published. */
+    clusterObjects: (name: string, scope: string) => `${prefix}:{cluster:${name}}:objects:${scope}`,
+    /** Sorted set of live watcher replicas, scored by their last heartbeat (ms). */
+    watchers: `${prefix}:watchers`,
     /** Set of registered server names. */
     servers: `${prefix}:servers`,
     /** JSON of one server's stored registration (secret sealed). */

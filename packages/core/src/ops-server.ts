@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Registry as MetricsRegistry } from "prom-client";
 import type { Logger } from "./logger.js";
 
-export { Registry as MetricsRegistry } from "prom-client";
+export { Counter, Gauge, Histogram, Registry as MetricsRegistry } from "prom-client";
 
 export interface OpsServerOptions {
   port: number;

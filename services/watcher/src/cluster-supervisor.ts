@@ -1,5 +1,6 @@
 import {
   ConnectionSchema,
+  type Connection,
   type Envelope,
   type Logger,
   type Redis,
@@ -9,22 +10,29 @@ import {
   parseChangeNotice,
 } from "@mcic/core";
 import { ClusterWatch } from "./cluster-watch.js";
+import type { LeaseTable } from "./lease-table.js";
+import { rendezvousOwner } from "./rendezvous.js";
+import type { WatcherMetrics } from "./watcher-metrics.js";
+import { LeaseLostError, clearClusterState } from "./resume-store.js";
 
 export interface SupervisorOptions {
   registry: Registry;
   /** A dedicated connection: a Redis connection in subscriber mode can do nothing else. */
   subscriber: Redis;
   box: SecretBox;
-  watcherId: string;
+  leases: LeaseTable;
   publish: (e: Envelope) => Promise<void>;
   logger: Logger;
-  reconcileIntervalMs?: number;
+  /** How often leases are renewed and ownership rechecked; a third of the lease TTL. */
+  tickMs: number;
+  metrics?: WatcherMetrics;
 }
 
 /**
- * Keeps one ClusterWatch running per registered cluster: started on registration, restarted when
- * the registration changes, stopped on deletion. Change notices make that immediate; a periodic
- * reconcile and a full reload after a Redis reconnect catch any notice that was missed.
+ * Keeps one ClusterWatch running for each registered cluster this replica owns. Ownership: the
+ * cluster's rendezvous-hash choice among live replicas, confirmed by a Redis lease renewed every
+ * tick. Change notices make registration changes immediate; the tick and a full reload after a
+ * Redis reconnect catch anything missed, and move the clusters of replicas that died.
  */
 export class ClusterSupervisor {
   readonly #o: SupervisorOptions;
@@ -38,6 +46,10 @@ export class ClusterSupervisor {
     this.#o = options;
   }
 
+  get watcherId(): string {
+    return this.#o.leases.watcherId;
+  }
+
   async start(): Promise<void> {
     const { subscriber, registry, logger } = this.#o;
     subscriber.on("message", (channel: string, text: string) => {
@@ -47,13 +59,12 @@ export class ClusterSupervisor {
         logger.warn({ channel }, "ignoring malformed change notice");
         return;
       }
-      if (notice.kind === "cluster") this.reconcile();
+      if (notice.kind === "cluster") void this.reconcile();
     });
-    // After a reconnect notices may have been missed: reload everything.
-    subscriber.on("ready", () => this.reconcile());
+    subscriber.on("ready", () => void this.reconcile());
     await subscriber.subscribe(registry.keys.changes);
     await this.reconcile();
-    this.#timer = setInterval(() => this.reconcile(), this.#o.reconcileIntervalMs ?? 30_000);
+    this.#timer = setInterval(() => void this.reconcile(), this.#o.tickMs);
     this.#timer.unref();
   }
 
@@ -69,7 +80,7 @@ export class ClusterSupervisor {
         try {
           await this.#reconcileOnce();
         } catch (err) {
-          this.#o.logger.error({ err }, "reconcile failed; retrying at the next notice or interval");
+          this.#o.logger.error({ err }, "reconcile failed; retrying at the next notice or tick");
         }
       } while (this.#again && !this.#stopped);
       this.#reconciling = undefined;
@@ -77,67 +88,112 @@ export class ClusterSupervisor {
     return this.#reconciling;
   }
 
+  /** Names of the clusters this replica watches now. */
   get clusters(): string[] {
     return [...this.#running.keys()];
   }
 
   async #reconcileOnce(): Promise<void> {
     if (this.#stopped) return;
-    const desired = new Map((await this.#o.registry.listClusters()).map((c) => [c.name, c]));
-    const work: Promise<void>[] = [];
-    for (const [name, watch] of this.#running) {
-      const want = desired.get(name);
-      if (want && want.updatedAt === watch.cluster.updatedAt) continue;
-      this.#running.delete(name);
-      work.push(
-        watch.stop().then(async () => {
-          if (!want) await this.#o.registry.redis.del(this.#o.registry.keys.clusterStatus(name));
+    const { leases, registry, logger } = this.#o;
+    const live = await leases.heartbeat();
+    const desired = new Map((await registry.listClusters()).map((c) => [c.name, c]));
+    const me = leases.watcherId;
+    const owner = (name: string) => rendezvousOwner(name, live.includes(me) ? live : [...live, me]);
+
+    await Promise.all(
+      [...this.#running].map(async ([name, watch]) => {
+        const want = desired.get(name);
+        let reason: string | undefined;
+        if (!want) reason = "deleted";
+        else if (want.updatedAt !== watch.cluster.updatedAt) reason = "changed";
+        else if (owner(name) !== me) reason = "handed over";
+        else if (!(await leases.renew(name))) reason = "lease lost";
+        if (!reason) return;
+        this.#running.delete(name);
+        logger.info({ cluster: name, reason }, "stopping cluster watch");
+        await watch.stop();
+        if (reason === "lease lost") return;
+        if (!want) {
+          await clearClusterState(registry.redis, registry.keys, name);
+          await registry.redis.del(registry.keys.clusterStatus(name));
+        } else {
+          const dropped = watch.scopes.filter((s) => !want.resources.some((r) => s === r || s.startsWith(`${r}@`)));
+          if (dropped.length > 0) await clearClusterState(registry.redis, registry.keys, name, dropped);
+        }
+        await leases.release(name);
+        if (reason === "handed over") {
+          // Tell the new owner now rather than at its next tick.
+          await registry.redis.publish(registry.keys.changes, JSON.stringify({ kind: "cluster", name, op: "updated" }));
+        }
+      }),
+    );
+
+    await Promise.all(
+      [...desired.values()]
+        .filter((c) => !this.#running.has(c.name) && owner(c.name) === me)
+        .map(async (c) => {
+          if (this.#stopped || !(await leases.acquire(c.name))) return;
+          if (!this.#startCluster(c)) await leases.release(c.name);
         }),
-      );
-    }
-    await Promise.all(work);
-    for (const [name, cluster] of desired) {
-      if (!this.#running.has(name)) this.#startCluster(cluster);
-    }
+    );
+    this.#o.metrics?.ownedClusters.set(this.#running.size);
   }
 
-  #startCluster(cluster: StoredCluster): void {
-    const logger = this.#o.logger.child({ cluster: cluster.name });
-    let connection: ReturnType<typeof ConnectionSchema.parse>;
+  #startCluster(cluster: StoredCluster): boolean {
+    const { registry, leases, logger: parent } = this.#o;
+    const logger = parent.child({ cluster: cluster.name });
+    let connection: Connection;
     try {
       connection = ConnectionSchema.parse(JSON.parse(this.#o.box.open(cluster.credentials)));
     } catch (err) {
       logger.error({ err: (err as Error).message }, "cannot open stored credentials (wrong MCIC_SECRET_KEY?)");
       for (const resource of cluster.resources) {
-        void this.#o.registry
+        void registry
           .setResourceStatus(cluster.name, {
             resource,
             state: "error",
             message: "stored credentials cannot be decrypted with this MCIC_SECRET_KEY",
-            watcherId: this.#o.watcherId,
+            watcherId: leases.watcherId,
           })
           .catch((e: unknown) => logger.warn({ err: (e as Error).message }, "status write failed"));
       }
-      return;
+      return false;
     }
+    const publish = this.#o.publish;
     const watch = new ClusterWatch({
       cluster,
       connection,
-      registry: this.#o.registry,
-      watcherId: this.#o.watcherId,
-      publish: this.#o.publish,
+      registry,
+      watcherId: leases.watcherId,
+      // The fence: once our lease may have expired, nothing more leaves this replica.
+      publish: (e) => (leases.holds(cluster.name) ? publish(e) : Promise.reject(new LeaseLostError(cluster.name))),
       logger,
+      ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
     });
     this.#running.set(cluster.name, watch);
     watch.start();
     logger.info({ resources: cluster.resources }, "watching cluster");
+    return true;
   }
 
+  /** Stops every watch, saves where each resumes, and hands the clusters to the other replicas. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#reconciling;
-    await Promise.all([...this.#running.values()].map((w) => w.stop()));
+    const { leases, registry } = this.#o;
+    await Promise.all(
+      [...this.#running].map(async ([name, watch]) => {
+        await watch.stop();
+        await leases.release(name);
+      }),
+    );
+    await leases.leave();
+    const names = [...this.#running.keys()];
     this.#running.clear();
+    for (const name of names) {
+      await registry.redis.publish(registry.keys.changes, JSON.stringify({ kind: "cluster", name, op: "updated" }));
+    }
   }
 }

@@ -9,6 +9,9 @@ import {
 } from "@mcic/core";
 import { KubeClient } from "./kube-client.js";
 import { ResourceWatch, type WatchProgress } from "./resource-watch.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { createScopeStore } from "./resume-store.js";
+import type { WatcherMetrics } from "./watcher-metrics.js";
 
 export interface ClusterWatchOptions {
   cluster: StoredCluster;
@@ -18,6 +21,9 @@ export interface ClusterWatchOptions {
   publish: (e: Envelope) => Promise<void>;
   logger: Logger;
   statusIntervalMs?: number;
+  metrics?: WatcherMetrics;
+  /** Requests per second to this cluster's API server (bursts of twice that). */
+  requestsPerSecond?: number;
 }
 
 const RANK = { error: 3, syncing: 2, watching: 1 } as const;
@@ -33,32 +39,48 @@ export class ClusterWatch {
   readonly #o: ClusterWatchOptions;
   #timer: NodeJS.Timeout | undefined;
   #written = new Map<string, string>();
+  readonly #scopes: string[] = [];
 
   constructor(options: ClusterWatchOptions) {
     this.#o = options;
     this.cluster = options.cluster;
-    this.#client = new KubeClient(options.connection);
+    const rate = options.requestsPerSecond ?? 20;
+    this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2));
     const { cluster, logger } = options;
     const scopes: (string | undefined)[] = cluster.namespaces?.length ? cluster.namespaces : [undefined];
     for (const resource of cluster.resources) {
       const ref = parseResource(resource);
       this.#watches.set(
         resource,
-        scopes.map(
-          (namespace) =>
-            new ResourceWatch({
+        scopes.map((namespace) => {
+          const scope = namespace ? `${resource}@${namespace}` : resource;
+          this.#scopes.push(scope);
+          return new ResourceWatch({
+            cluster: cluster.name,
+            client: this.#client,
+            ref,
+            ...(namespace ? { namespace } : {}),
+            ...(cluster.labelSelector ? { labelSelector: cluster.labelSelector } : {}),
+            publish: options.publish,
+            store: createScopeStore({
+              redis: options.registry.redis,
+              keys: options.registry.keys,
               cluster: cluster.name,
-              client: this.#client,
-              ref,
-              ...(namespace ? { namespace } : {}),
-              ...(cluster.labelSelector ? { labelSelector: cluster.labelSelector } : {}),
-              publish: options.publish,
-              onProgress: () => this.#writeStatus(resource),
-              logger: logger.child({ resource, ...(namespace ? { namespace } : {}) }),
+              scope,
+              watcherId: options.watcherId,
+              fingerprint: options.connection.server,
             }),
-        ),
+            onProgress: () => this.#writeStatus(resource),
+            logger: logger.child({ resource, ...(namespace ? { namespace } : {}) }),
+          });
+        }),
       );
     }
+  }
+
+  /** Resume-state names of this cluster's watches: `resource` or `resource@namespace`. */
+  get scopes(): string[] {
+    return this.#scopes;
   }
 
   start(): void {

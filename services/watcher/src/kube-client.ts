@@ -1,5 +1,6 @@
 import { type Connection, McicError } from "@mcic/core";
 import { Agent, type Dispatcher, request } from "undici";
+import type { RateLimiter } from "./rate-limiter.js";
 
 /** A Kubernetes object as far as mcic needs to know it. */
 export interface KubeObject {
@@ -73,8 +74,10 @@ export class KubeClient {
   readonly #base: string;
   readonly #headers: Record<string, string>;
   readonly #agent: Agent;
+  readonly #limiter: RateLimiter | undefined;
 
-  constructor(conn: Connection) {
+  constructor(conn: Connection, limiter?: RateLimiter) {
+    this.#limiter = limiter;
     this.#base = conn.server.replace(/\/$/, "");
     this.#headers = { accept: "application/json" };
     if (conn.token) this.#headers.authorization = `Bearer ${conn.token}`;
@@ -94,6 +97,7 @@ export class KubeClient {
   }
 
   async getJson<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
+    await this.#limiter?.take(signal);
     const res = await request(`${this.#base}${path}${queryString(query)}`, {
       dispatcher: this.#agent,
       headers: this.#headers,
@@ -106,6 +110,7 @@ export class KubeClient {
 
   /** Streams watch events, one parsed JSON line each, until the server ends the stream. */
   async *watch(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    await this.#limiter?.take(signal);
     const res = await request(`${this.#base}${path}${queryString({ ...query, watch: "true" })}`, {
       dispatcher: this.#agent,
       headers: this.#headers,

@@ -15,6 +15,8 @@ import { jetstream } from "@nats-io/jetstream";
 import { ClusterSupervisor } from "./cluster-supervisor.js";
 import { loadWatcherConfig } from "./config.js";
 import { createEventPublisher } from "./event-publisher.js";
+import { LeaseTable } from "./lease-table.js";
+import { createWatcherMetrics } from "./watcher-metrics.js";
 
 async function main() {
   const config = loadWatcherConfig();
@@ -28,20 +30,23 @@ async function main() {
   const nats = await connectNats(config.NATS_URL, `mcic-watcher-${config.WATCHER_ID}`);
   await ensureEventsStream(nats, { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS });
 
+  const metrics = createMetricsRegistry("watcher");
   const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
   const supervisor = new ClusterSupervisor({
     registry,
     subscriber,
     box: new SecretBox(config.MCIC_SECRET_KEY),
-    watcherId: config.WATCHER_ID,
+    leases: new LeaseTable({ redis, keys: registry.keys, watcherId: config.WATCHER_ID, ttlMs: config.LEASE_TTL_MS }),
     publish: createEventPublisher(jetstream(nats), config.MCIC_PREFIX),
     logger,
+    metrics: createWatcherMetrics(metrics),
+    tickMs: Math.min(5000, Math.max(200, Math.floor(config.LEASE_TTL_MS / 3))),
   });
   await supervisor.start();
 
   const ops = await startOpsServer({
     port: config.METRICS_PORT,
-    metrics: createMetricsRegistry("watcher"),
+    metrics,
     logger,
     checkReady: async () => {
       await redis.ping();

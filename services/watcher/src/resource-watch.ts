@@ -2,6 +2,15 @@ import { type Envelope, type EventType, type Logger, type ResourceRef, apiPrefix
 import { backoffDelay, sleep } from "./backoff.js";
 import { buildEnvelope } from "./envelope-builder.js";
 import { KubeApiError, type KubeClient, type KubeList, type KubeObject } from "./kube-client.js";
+import { LeaseLostError, type ScopeStore } from "./resume-store.js";
+import type { WatcherMetrics } from "./watcher-metrics.js";
+
+interface ApiResourceList {
+  resources: { name: string; kind: string; namespaced: boolean }[];
+}
+
+/** The cluster does not serve the resource (CRD not installed, wrong group or version). */
+export class ResourceNotServedError extends Error {}
 
 /** What a watcher remembers of one object, enough to tell changes and deletions after a gap. */
 export interface KnownObject {
@@ -29,7 +38,10 @@ export interface ResourceWatchOptions {
   labelSelector?: string;
   /** Resolves once the event is stored in JetStream; a rejection restarts from the last stored. */
   publish: (e: Envelope) => Promise<void>;
+  /** Where the watch resumes after a restart; in memory only when absent. */
+  store?: ScopeStore;
   onProgress: (p: WatchProgress) => void;
+  metrics?: WatcherMetrics;
   logger: Logger;
   pageSize?: number;
   /** Publishes awaited together; order is kept because one connection publishes in sequence. */
@@ -40,21 +52,25 @@ export interface ResourceWatchOptions {
 
 class Expired extends Error {}
 
-interface Pending {
-  done: Promise<void>;
-  apply: () => void;
-}
-
 /**
  * List then watch one (cluster, resource, namespace), publishing every change once. On a gap
  * (restart, 410 Gone) it relists and publishes only the difference against what it knows.
  */
 export class ResourceWatch {
-  readonly #o: Required<Omit<ResourceWatchOptions, "namespace" | "labelSelector">> & ResourceWatchOptions;
+  readonly #o: Required<Omit<ResourceWatchOptions, "namespace" | "labelSelector" | "store" | "metrics">> &
+    ResourceWatchOptions;
   readonly #known = new Map<string, KnownObject>();
   readonly #abort = new AbortController();
-  #pending: Pending[] = [];
+  /** Acks are applied in publish order along this chain; it rejects on the first failed publish. */
+  #acks: Promise<void> = Promise.resolve();
+  #inFlight = 0;
+  /** Changes applied but not yet saved to the store. */
+  #dirtySet = new Map<string, KnownObject>();
+  #dirtyDel = new Set<string>();
+  #saving: Promise<void> | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
   #rv: string | undefined;
+  #savedRv: string | undefined;
   #kind: string | undefined;
   #running: Promise<void> | undefined;
   #lastEventAt: string | undefined;
@@ -75,6 +91,7 @@ export class ResourceWatch {
     this.#running ??= this.#loop();
   }
 
+  /** Stops watching, after saving where to resume so the next owner continues from here. */
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#running;
@@ -88,6 +105,18 @@ export class ResourceWatch {
   async #loop(): Promise<void> {
     const signal = this.#abort.signal;
     let attempt = 0;
+    while (!signal.aborted && this.#o.store) {
+      try {
+        const state = await this.#o.store.load();
+        for (const [uid, k] of state.known) this.#known.set(uid, k);
+        this.#rv = state.rv;
+        break;
+      } catch (err) {
+        this.#progress("error", `cannot read resume state: ${(err as Error).message}`);
+        await sleep(backoffDelay(attempt++), signal);
+      }
+    }
+    attempt = 0;
     while (!signal.aborted) {
       try {
         if (this.#rv === undefined) {
@@ -98,19 +127,45 @@ export class ResourceWatch {
         await this.#watch(signal);
         attempt = 0;
       } catch (err) {
-        this.#pending = [];
+        await this.#settle();
         if (signal.aborted) break;
         if (err instanceof Expired || (err instanceof KubeApiError && err.httpStatus === 410)) {
           this.#o.logger.info({ resourceVersion: this.#rv }, "resource version expired; relisting");
           this.#rv = undefined;
           continue;
         }
+        if (err instanceof LeaseLostError) {
+          this.#o.logger.warn("lease lost; no more publishing from this replica");
+          this.#progress("error", err.message);
+          break;
+        }
+        this.#metric("watchRestarts");
         const delay = backoffDelay(attempt++);
         this.#o.logger.warn({ err: (err as Error).message, retryInMs: delay }, "watch failed");
         this.#progress("error", (err as Error).message);
         await sleep(delay, signal);
       }
     }
+    await this.#settle();
+    try {
+      await this.#save();
+    } catch (err) {
+      this.#o.logger.warn(
+        { err: (err as Error).message },
+        "saving resume state at stop failed; the next owner relists",
+      );
+    }
+  }
+
+  /** Waits for publishes still in flight; after a failure their outcome no longer matters. */
+  async #settle(): Promise<void> {
+    try {
+      await this.#acks;
+    } catch {
+      // The failure was already reported by the loop; what remains in flight is retried from #rv.
+    }
+    this.#acks = Promise.resolve();
+    this.#inFlight = 0;
   }
 
   #progress(state: WatchState, message?: string): void {
@@ -128,7 +183,30 @@ export class ResourceWatch {
     return p;
   }
 
+  /** Checks that the cluster serves the resource, and learns its kind. */
+  async #discover(signal: AbortSignal): Promise<void> {
+    const { ref } = this.#o;
+    let list: ApiResourceList;
+    try {
+      list = await this.#o.client.getJson<ApiResourceList>(apiPrefix(ref), {}, signal);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.httpStatus === 404) {
+        throw new ResourceNotServedError(`API ${apiPrefix(ref).slice(1)} is not served by this cluster`);
+      }
+      throw err;
+    }
+    const found = list.resources.find((r) => r.name === ref.resource);
+    if (!found) {
+      throw new ResourceNotServedError(
+        `resource "${ref.resource}" is not served by ${apiPrefix(ref).slice(1)} in this cluster`,
+      );
+    }
+    this.#kind = found.kind;
+  }
+
   async #relist(signal: AbortSignal): Promise<void> {
+    if (this.#kind === undefined) await this.#discover(signal);
+    this.#metric("relists");
     const seen = new Map<string, KubeObject>();
     let listRv = "";
     let token: string | undefined;
@@ -159,6 +237,7 @@ export class ResourceWatch {
     }
     await this.#flush();
     this.#rv = listRv;
+    this.#scheduleSave();
   }
 
   async #watch(signal: AbortSignal): Promise<void> {
@@ -181,6 +260,7 @@ export class ResourceWatch {
       if (ev.type === "BOOKMARK") {
         await this.#flush();
         this.#rv = ev.object.metadata.resourceVersion;
+        this.#scheduleSave();
         continue;
       }
       const kind = ev.object.kind ?? this.#kind ?? this.#o.ref.resource;
@@ -193,31 +273,91 @@ export class ResourceWatch {
   async #emit(type: EventType, obj: KubeObject, kind: string, streamRv?: string): Promise<void> {
     const envelope = buildEnvelope(this.#o.cluster, this.#o.ref, kind, type, obj, this.#o.now().toISOString());
     const { uid, resourceVersion, name, namespace } = obj.metadata;
-    const done = this.#o.publish(envelope);
-    // Failures are seen when this entry is awaited in order; until then, don't report them as unhandled.
-    done.catch(() => undefined);
-    this.#pending.push({
-      done,
-      apply: () => {
-        if (type === "DELETED") this.#known.delete(uid);
-        else
-          this.#known.set(
-            uid,
-            namespace ? { rv: resourceVersion, namespace, name, kind } : { rv: resourceVersion, name, kind },
-          );
-        if (streamRv) this.#rv = streamRv;
-        this.#lastEventAt = envelope.observedAt;
-      },
+    const started = performance.now();
+    const stored = this.#o.publish(envelope);
+    // A failure surfaces through the ack chain, in order; until then it is not "unhandled".
+    stored.catch(() => undefined);
+    this.#inFlight++;
+    this.#acks = this.#acks.then(async () => {
+      await stored;
+      this.#inFlight--;
+      const m = this.#o.metrics;
+      if (m) {
+        m.published.inc({ cluster: this.#o.cluster, resource: this.#o.ref.resource, type });
+        m.lag.observe((performance.now() - started) / 1000);
+      }
+      if (type === "DELETED") {
+        this.#known.delete(uid);
+        this.#dirtySet.delete(uid);
+        this.#dirtyDel.add(uid);
+      } else {
+        const k: KnownObject = namespace
+          ? { rv: resourceVersion, namespace, name, kind }
+          : { rv: resourceVersion, name, kind };
+        this.#known.set(uid, k);
+        this.#dirtySet.set(uid, k);
+        this.#dirtyDel.delete(uid);
+      }
+      if (streamRv) this.#rv = streamRv;
+      this.#lastEventAt = envelope.observedAt;
+      this.#scheduleSave();
     });
-    if (this.#pending.length >= this.#o.maxInFlight) await this.#flush();
+    if (this.#inFlight >= this.#o.maxInFlight) await this.#flush();
   }
 
+  #metric(name: "relists" | "watchRestarts"): void {
+    this.#o.metrics?.[name].inc({ cluster: this.#o.cluster, resource: this.#o.ref.resource });
+  }
+
+  /** Resolves when every publish so far is stored; throws the first publish failure. */
   async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const head = this.#pending[0] as Pending;
-      await head.done;
-      head.apply();
-      this.#pending.shift();
+    await this.#acks;
+  }
+
+  /** Coalesces state writes: at most one in flight, the next one carrying everything since. */
+  #scheduleSave(): void {
+    if (!this.#o.store || this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      this.#save().catch((err: unknown) => {
+        if (err instanceof LeaseLostError) this.#abort.abort();
+        this.#o.logger.warn({ err: (err as Error).message }, "saving resume state failed");
+      });
+    }, 100);
+  }
+
+  async #save(): Promise<void> {
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    const store = this.#o.store;
+    if (!store) return;
+    while (this.#saving) await this.#saving;
+    if (
+      this.#rv === undefined ||
+      (this.#dirtySet.size === 0 && this.#dirtyDel.size === 0 && this.#savedRv === this.#rv)
+    )
+      return;
+    const set = this.#dirtySet;
+    const del = this.#dirtyDel;
+    const rv = this.#rv;
+    this.#dirtySet = new Map();
+    this.#dirtyDel = new Set();
+    this.#saving = store.save(set, del, rv).then(
+      () => {
+        this.#savedRv = rv;
+      },
+      (err: unknown) => {
+        // Put the changes back (newer ones win) so the next save carries them.
+        for (const [uid, k] of set)
+          if (!this.#dirtySet.has(uid) && !this.#dirtyDel.has(uid)) this.#dirtySet.set(uid, k);
+        for (const uid of del) if (!this.#dirtySet.has(uid)) this.#dirtyDel.add(uid);
+        throw err;
+      },
+    );
+    try {
+      await this.#saving;
+    } finally {
+      this.#saving = undefined;
     }
   }
 }
