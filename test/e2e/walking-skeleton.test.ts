@@ -23,7 +23,15 @@ interface CloudEventBody {
   subject: string;
   time: string;
   datacontenttype: string;
-  data: { type: string; name: string; namespace?: string; cluster: string; uid: string; resourceVersion: string; object: any };
+  data: {
+    type: string;
+    name: string;
+    namespace?: string;
+    cluster: string;
+    uid: string;
+    resourceVersion: string;
+    object: any;
+  };
 }
 
 /** Verifies every request with the standardwebhooks library and returns the CloudEvents. */
@@ -72,7 +80,12 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
     );
   }
 
-  async function createUpdateDelete(clusterName: string, sc: ReturnType<KubeSim["cluster"]>, namespace: string, name: string) {
+  async function createUpdateDelete(
+    clusterName: string,
+    sc: ReturnType<KubeSim["cluster"]>,
+    namespace: string,
+    name: string,
+  ) {
     sc.create(INGRESSES, ingress(namespace, name, `${name}.example.com`));
     const current = sc.get(INGRESSES, namespace, name);
     sc.update(INGRESSES, { ...current, spec: { rules: [{ host: `${name}-v2.example.com` }] } });
@@ -95,9 +108,18 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
       await all.waitForCount(3);
       const events = verified(all, allSecret);
       expect(events.map((e) => e.data.type)).toEqual(["ADDED", "MODIFIED", "DELETED"]);
-      expect(events.map((e) => e.type)).toEqual(["dev.mcic.ingresses.added", "dev.mcic.ingresses.modified", "dev.mcic.ingresses.deleted"]);
+      expect(events.map((e) => e.type)).toEqual([
+        "dev.mcic.ingresses.added",
+        "dev.mcic.ingresses.modified",
+        "dev.mcic.ingresses.deleted",
+      ]);
       for (const e of events) {
-        expect(e).toMatchObject({ specversion: "1.0", source: "/clusters/east", subject: "shop/web", datacontenttype: "application/json" });
+        expect(e).toMatchObject({
+          specversion: "1.0",
+          source: "/clusters/east",
+          subject: "shop/web",
+          datacontenttype: "application/json",
+        });
         expect(e.id).toBe(`east/${e.data.uid}/${e.data.resourceVersion}/${e.data.type}`);
         expect(Number.isNaN(Date.parse(e.time))).toBe(false);
       }
@@ -158,7 +180,9 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
       const sc = sim.cluster("north");
       sc.create(INGRESSES, ingress("shop", "pre", "pre.example.com"));
       const secret = await registerServer("north-events", receiver.url, { clusters: ["north"] });
-      expect((await stack.api("/api/v1/clusters", { body: { name: "north", server: sc.url, token: "sim-token" } })).status).toBe(201);
+      expect(
+        (await stack.api("/api/v1/clusters", { body: { name: "north", server: sc.url, token: "sim-token" } })).status,
+      ).toBe(201);
       await receiver.waitForCount(1);
       expect(verified(receiver, secret).map((e) => `${e.data.type} ${e.subject}`)).toEqual(["ADDED shop/pre"]);
     } finally {
