@@ -58,7 +58,7 @@ function start(name, command, args, env = {}, { quiet = false } = {}) {
   const prefix = `\x1b[36m[${name}]\x1b[0m `;
   const print = (chunk) => {
     if (quiet) return;
-    for (const line of chunk.toString().split("\n")) if (line) process.stdout.write(prefix + line + "\n");
+    for (const line of chunk.toString().split("\n")) if (line) process.stdout.write(`${prefix + line}\n`);
   };
   child.stdout.on("data", print);
   child.stderr.on("data", print);

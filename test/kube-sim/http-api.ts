@@ -190,6 +190,9 @@ function watch(
 ): void {
   const filter = filterOf(query, p.namespace);
   res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+  // Clients wait for the headers before they consider the watch open; send them now, as
+  // the real apiserver does, not with the first event.
+  res.flushHeaders();
   const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
   const rvParam = query.get("resourceVersion") ?? "";
   let cleanup = () => {};

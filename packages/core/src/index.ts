@@ -54,7 +54,7 @@ export { ChangeNoticeSchema, parseChangeNotice, type ChangeNotice } from "./chan
 export { Registry } from "./registry.js";
 export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
 export { connectNats, ensureEventsStream, DUPLICATE_WINDOW_MS, type NatsConnection } from "./nats.js";
-export { connectRedis, Redis } from "./redis.js";
+export { connectRedis, redisReady, Redis } from "./redis.js";
 export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
 export {
   startOpsServer,

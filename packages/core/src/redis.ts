@@ -11,3 +11,23 @@ export function connectRedis(url: string, name: string): Redis {
     lazyConnect: false,
   });
 }
+
+/**
+ * Resolves once the connection passed its ready check. A subscriber must wait for it: a SUBSCRIBE
+ * sent before the check makes Redis refuse the check's INFO ("subscriber mode").
+ */
+export async function redisReady(redis: Redis): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      redis.off("end", onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      redis.off("ready", onReady);
+      reject(new Error("redis connection closed before it was ready"));
+    };
+    redis.once("ready", onReady);
+    redis.once("end", onEnd);
+  });
+}

@@ -8,6 +8,7 @@ import {
   type StoredServer,
   compileFilters,
   parseChangeNotice,
+  redisReady,
   webhookKey,
 } from "@mcic/core";
 
@@ -54,6 +55,7 @@ export class ServerIndex {
       else if (notice.kind === "server") void this.reload();
     });
     subscriber.on("ready", () => void this.reload());
+    await redisReady(subscriber);
     await subscriber.subscribe(registry.keys.changes);
     await this.reload();
     this.#timer = setInterval(() => void this.reload(), this.#o.reloadIntervalMs ?? 30_000);

@@ -8,6 +8,7 @@ import {
   type SecretBox,
   type StoredCluster,
   parseChangeNotice,
+  redisReady,
 } from "@mcic/core";
 import { ClusterWatch } from "./cluster-watch.js";
 import type { LeaseTable } from "./lease-table.js";
@@ -62,6 +63,7 @@ export class ClusterSupervisor {
       if (notice.kind === "cluster") void this.reconcile();
     });
     subscriber.on("ready", () => void this.reconcile());
+    await redisReady(subscriber);
     await subscriber.subscribe(registry.keys.changes);
     await this.reconcile();
     this.#timer = setInterval(() => void this.reconcile(), this.#o.tickMs);
