@@ -6,7 +6,8 @@ describe("starting a service alone", () => {
   it.each(["api", "watcher", "dispatcher"] as const)(
     "%s refuses a missing or bad MCIC_SECRET_KEY with one clear line",
     async (name) => {
-      for (const env of [{}, { MCIC_SECRET_KEY: "dG9vLXNob3J0" }]) {
+      const envs: Record<string, string>[] = [{}, { MCIC_SECRET_KEY: "dG9vLXNob3J0" }];
+      for (const env of envs) {
         const svc = startService(name, { NATS_URL: "nats://127.0.0.1:1", REDIS_URL: "redis://127.0.0.1:1", ...env });
         const [code] = (await once(svc.child, "exit")) as [number];
         expect(code).toBe(1);

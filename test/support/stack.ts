@@ -14,8 +14,8 @@ export interface ServiceProcess {
   readonly child: ChildProcess;
   /** Every log line it printed, parsed when JSON. */
   readonly lines: string[];
-  /** Waits for a log line with this `msg` and returns it parsed. */
-  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Waits for a log line with this `msg` (and these fields, when given) and returns it parsed. */
+  waitForLog(msg: string, timeoutMs?: number, fields?: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** Sends a signal and resolves with the exit code (or the signal name). */
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -55,14 +55,14 @@ export function startService(name: ServiceName, env: Record<string, string>): Se
     name,
     child,
     lines,
-    waitForLog: (msg, timeoutMs = 15_000) =>
+    waitForLog: (msg, timeoutMs = 15_000, fields = {}) =>
       waitFor(
         () => {
           if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${lines.join("\n")}`);
           for (const line of lines) {
             try {
               const parsed = JSON.parse(line) as Record<string, unknown>;
-              if (parsed.msg === msg) return parsed;
+              if (parsed.msg === msg && Object.entries(fields).every(([k, v]) => parsed[k] === v)) return parsed;
             } catch {
               // Not a log line (a startup error printed by exitOnStartupError).
             }

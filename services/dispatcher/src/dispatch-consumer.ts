@@ -116,6 +116,7 @@ export class DispatchConsumer {
     const doneKey = keys.eventDone(envelope.id);
     const done = attempt > 1 ? new Set(await redis.smembers(doneKey)) : new Set<string>();
     const targets = index.match(envelope).filter((t) => !done.has(t.name));
+    logger.debug({ eventId: envelope.id, attempt, targets: targets.map((t) => t.name) }, "dispatching");
     const results = await Promise.all(targets.map(async (t) => [t, await sender.send(t, envelope)] as const));
 
     const settled: string[] = [];
@@ -125,6 +126,7 @@ export class DispatchConsumer {
       const log = logger.child({ server: target.name, eventId: envelope.id });
       if (result.ok) {
         settled.push(target.name);
+        log.debug({ status: result.status, attempt, durationMs: result.durationMs }, "delivered");
         void this.#status(target, { lastSuccessAt: new Date().toISOString() });
         continue;
       }

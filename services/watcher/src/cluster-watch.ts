@@ -71,6 +71,7 @@ export class ClusterWatch {
               fingerprint: options.connection.server,
             }),
             onProgress: () => this.#writeStatus(resource),
+            ...(options.metrics ? { metrics: options.metrics } : {}),
             logger: logger.child({ resource, ...(namespace ? { namespace } : {}) }),
           });
         }),

@@ -68,7 +68,7 @@ export class ResourceWatch {
   #dirtySet = new Map<string, KnownObject>();
   #dirtyDel = new Set<string>();
   #saving: Promise<void> | undefined;
-  #saveTimer: NodeJS.Timeout | undefined;
+  #saveQueued = false;
   #rv: string | undefined;
   #savedRv: string | undefined;
   #kind: string | undefined;
@@ -314,21 +314,23 @@ export class ResourceWatch {
     await this.#acks;
   }
 
-  /** Coalesces state writes: at most one in flight, the next one carrying everything since. */
+  /**
+   * Saves at once, so a crash loses as little as possible: at most one write is in flight and the
+   * next carries everything applied meanwhile, which batches saves under load by itself.
+   */
   #scheduleSave(): void {
-    if (!this.#o.store || this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = undefined;
+    if (!this.#o.store || this.#saveQueued) return;
+    this.#saveQueued = true;
+    queueMicrotask(() => {
+      this.#saveQueued = false;
       this.#save().catch((err: unknown) => {
         if (err instanceof LeaseLostError) this.#abort.abort();
         this.#o.logger.warn({ err: (err as Error).message }, "saving resume state failed");
       });
-    }, 100);
+    });
   }
 
   async #save(): Promise<void> {
-    clearTimeout(this.#saveTimer);
-    this.#saveTimer = undefined;
     const store = this.#o.store;
     if (!store) return;
     while (this.#saving) await this.#saving;
