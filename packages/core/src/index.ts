@@ -53,7 +53,13 @@ export {
 export { ChangeNoticeSchema, parseChangeNotice, type ChangeNotice } from "./change-notice.js";
 export { Registry } from "./registry.js";
 export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
-export { connectNats, ensureEventsStream, DUPLICATE_WINDOW_MS, type NatsConnection } from "./nats.js";
+export {
+  connectNats,
+  ensureEventsStream,
+  ensureDeliveriesStream,
+  DUPLICATE_WINDOW_MS,
+  type NatsConnection,
+} from "./nats.js";
 export { connectRedis, redisReady, Redis } from "./redis.js";
 export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
 export {
@@ -66,3 +72,29 @@ export {
   type OpsServer,
   type OpsServerOptions,
 } from "./ops-server.js";
+export {
+  DeliveryRequestSchema,
+  DeliveryRecordSchema,
+  DeadLetterSchema,
+  SnapshotRequestSchema,
+  SnapshotReplySchema,
+  DELIVERY_OUTCOMES,
+  DELIVERY_LOG_LIMIT,
+  DEAD_LETTER_LIMIT,
+  deliveriesStreamName,
+  deliverySubject,
+  snapshotRequestSubject,
+  type DeliveryRequest,
+  type DeliveryRecord,
+  type DeliveryOutcome,
+  type DeadLetter,
+  type SnapshotRequest,
+  type SnapshotReply,
+} from "./delivery.js";
+export {
+  WebhookSender,
+  parseRetryAfter,
+  type AttemptResult,
+  type SenderOptions,
+  type WebhookTarget,
+} from "./webhook-sender.js";

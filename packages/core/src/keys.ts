@@ -26,6 +26,10 @@ export function redisKeys(prefix: string) {
     serverStatus: (name: string) => `${prefix}:{server:${name}}:status`,
     /** List of dead-lettered deliveries of one server, newest first. */
     deadLetters: (name: string) => `${prefix}:{server:${name}}:dead-letters`,
+    /** List of the latest delivery attempts to one server, newest first (capped). */
+    deliveries: (name: string) => `${prefix}:{server:${name}}:deliveries`,
+    /** Hash uid → resourceVersion of the newest event of each object waiting for retry. */
+    serverPending: (name: string) => `${prefix}:{server:${name}}:pending`,
     /** Set of servers an event was already settled for, so a retry skips them. */
     eventDone: (id: string) => `${prefix}:{event:${id}}:done`,
     /** Pub/sub channel announcing that a cluster or server changed. */

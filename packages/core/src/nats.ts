@@ -1,5 +1,6 @@
 import { type JetStreamManager, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { deliveriesStreamName } from "./delivery.js";
 import { eventsStreamName, eventsSubjectWildcard } from "./envelope.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
@@ -24,17 +25,49 @@ export async function ensureEventsStream(
   nc: NatsConnection,
   options: { prefix: string; replicas: number },
 ): Promise<JetStreamManager> {
-  const jsm = await jetstreamManager(nc);
-  const name = eventsStreamName(options.prefix);
-  const config = {
-    name,
+  return ensureStream(nc, {
+    name: eventsStreamName(options.prefix),
     subjects: [eventsSubjectWildcard(options.prefix)],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(EVENTS_MAX_AGE_MS),
     num_replicas: options.replicas,
-  };
+  });
+}
+
+/**
+ * The per-server delivery queue (retries, replays, snapshots): a work queue, so a message is gone
+ * once a dispatcher acknowledged it.
+ */
+export async function ensureDeliveriesStream(
+  nc: NatsConnection,
+  options: { prefix: string; replicas: number },
+): Promise<JetStreamManager> {
+  return ensureStream(nc, {
+    name: deliveriesStreamName(options.prefix),
+    subjects: [`${options.prefix}.deliveries.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Workqueue,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    max_age: nanos(EVENTS_MAX_AGE_MS * 4),
+    num_replicas: options.replicas,
+  });
+}
+
+interface StreamSettings {
+  name: string;
+  subjects: string[];
+  storage: StorageType;
+  retention: RetentionPolicy;
+  duplicate_window: number;
+  max_age: number;
+  num_replicas: number;
+}
+
+async function ensureStream(nc: NatsConnection, config: StreamSettings): Promise<JetStreamManager> {
+  const jsm = await jetstreamManager(nc);
+  const name = config.name;
   try {
     await jsm.streams.info(name);
     const { storage: _s, retention: _r, ...mutable } = config;

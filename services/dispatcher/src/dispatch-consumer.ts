@@ -5,6 +5,9 @@ import {
   type Redis,
   type RedisKeys,
   eventsStreamName,
+  type AttemptResult,
+  type WebhookSender,
+  toCloudEvent,
   eventsSubjectWildcard,
 } from "@mcic/core";
 import {
@@ -19,7 +22,6 @@ import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import { KeyedSerializer } from "./keyed-serializer.js";
 import { classify, retryDelay } from "./retry-policy.js";
 import type { ServerIndex, Target } from "./server-index.js";
-import type { AttemptResult, WebhookSender } from "./webhook-sender.js";
 
 export interface DispatchConsumerOptions {
   nats: NatsConnection;
@@ -117,7 +119,7 @@ export class DispatchConsumer {
     const done = attempt > 1 ? new Set(await redis.smembers(doneKey)) : new Set<string>();
     const targets = index.match(envelope).filter((t) => !done.has(t.name));
     logger.debug({ eventId: envelope.id, attempt, targets: targets.map((t) => t.name) }, "dispatching");
-    const results = await Promise.all(targets.map(async (t) => [t, await sender.send(t, envelope)] as const));
+    const results = await Promise.all(targets.map(async (t) => [t, await sender.send(t, toCloudEvent(envelope, { includeSecretData: t.includeSecretData }))] as const));
 
     const settled: string[] = [];
     let retryAfter: number | undefined;

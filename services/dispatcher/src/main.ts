@@ -9,12 +9,12 @@ import {
   exitOnStartupError,
   redactConfig,
   startOpsServer,
+  WebhookSender,
   stopOnSignals,
 } from "@mcic/core";
 import { loadDispatcherConfig } from "./config.js";
 import { DispatchConsumer } from "./dispatch-consumer.js";
 import { ServerIndex } from "./server-index.js";
-import { WebhookSender } from "./webhook-sender.js";
 
 async function main() {
   const config = loadDispatcherConfig();

@@ -6,6 +6,7 @@ import {
   type Registry,
   type SecretBox,
   type StoredServer,
+  type WebhookTarget,
   compileFilters,
   parseChangeNotice,
   redisReady,
@@ -13,11 +14,8 @@ import {
 } from "@mcic/core";
 
 /** A server ready for delivery: filters compiled, secret and headers opened once. */
-export interface Target {
+export interface Target extends WebhookTarget {
   name: string;
-  url: string;
-  key: Buffer;
-  headers: Record<string, string>;
   includeSecretData: boolean;
   matches: EnvelopeMatcher;
   stored: StoredServer;

@@ -1,6 +1,14 @@
-import { type Envelope, signWebhook, toCloudEvent } from "@mcic/core";
 import { Agent, type Dispatcher } from "undici";
-import type { Target } from "./server-index.js";
+import { type CloudEvent, signWebhook } from "./webhook.js";
+
+/** Where and how to deliver: what the sender needs of a registered server. */
+export interface WebhookTarget {
+  url: string;
+  /** HMAC key: the bytes after `whsec_`, decoded. */
+  key: Buffer;
+  /** Extra headers the server asked for. */
+  headers: Record<string, string>;
+}
 
 export interface AttemptResult {
   ok: boolean;
@@ -40,23 +48,23 @@ export class WebhookSender {
   }
 
   /** The exact bytes and headers sent for an event; the same id and body on every retry. */
-  render(target: Target, envelope: Envelope): { body: string; headers: Record<string, string> } {
-    const body = JSON.stringify(toCloudEvent(envelope, { includeSecretData: target.includeSecretData }));
+  render(target: WebhookTarget, event: CloudEvent): { body: string; headers: Record<string, string> } {
+    const body = JSON.stringify(event);
     const timestamp = Math.floor(this.#o.now() / 1000);
     return {
       body,
       headers: {
         ...target.headers,
         "content-type": "application/cloudevents+json",
-        "webhook-id": envelope.id,
+        "webhook-id": event.id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": signWebhook(target.key, envelope.id, timestamp, body),
+        "webhook-signature": signWebhook(target.key, event.id, timestamp, body),
       },
     };
   }
 
-  async send(target: Target, envelope: Envelope): Promise<AttemptResult> {
-    const { body, headers } = this.render(target, envelope);
+  async send(target: WebhookTarget, event: CloudEvent): Promise<AttemptResult> {
+    const { body, headers } = this.render(target, event);
     const started = performance.now();
     const signal = AbortSignal.timeout(this.#o.timeoutMs);
     try {

@@ -1,9 +1,9 @@
-import { type Envelope, compileFilters, generateWebhookSecret, webhookKey } from "@mcic/core";
-import { type Receiver, startReceiver } from "@mcic/core/testing";
+import { type Receiver, startReceiver } from "./testing/index.js";
+import type { Envelope } from "./envelope.js";
+import { generateWebhookSecret, toCloudEvent, webhookKey } from "./webhook.js";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Target } from "./server-index.js";
-import { WebhookSender, parseRetryAfter } from "./webhook-sender.js";
+import { type WebhookTarget, WebhookSender, parseRetryAfter } from "./webhook-sender.js";
 
 const envelope: Envelope = {
   id: "c1/u1/5/ADDED",
@@ -24,20 +24,13 @@ const envelope: Envelope = {
 describe("WebhookSender", () => {
   let receiver: Receiver;
   const secret = generateWebhookSecret();
-  let target: Target;
+  let target: WebhookTarget;
+  const cloudEvent = () => toCloudEvent(envelope, { includeSecretData: false });
   const sender = new WebhookSender({ timeoutMs: 300 });
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    target = {
-      name: "r",
-      url: `${receiver.url}?x=1`,
-      key: webhookKey(secret),
-      headers: { "x-api-key": "k" },
-      includeSecretData: false,
-      matches: compileFilters({}),
-      stored: {} as Target["stored"],
-    };
+    target = { url: `${receiver.url}?x=1`, key: webhookKey(secret), headers: { "x-api-key": "k" } };
   });
   afterAll(async () => {
     await sender.close();
@@ -45,7 +38,7 @@ describe("WebhookSender", () => {
   });
 
   it("POSTs a signed CloudEvent with the server's headers and Secret data redacted", async () => {
-    const result = await sender.send(target, envelope);
+    const result = await sender.send(target, cloudEvent());
     expect(result).toMatchObject({ ok: true, status: 204 });
     const req = receiver.requests.at(-1);
     expect(req?.path).toBe("/hook?x=1");
@@ -61,9 +54,9 @@ describe("WebhookSender", () => {
 
   it("reports status and Retry-After of a refusal, and a timeout as status 0", async () => {
     receiver.respond = () => ({ status: 429, headers: { "retry-after": "7" } });
-    expect(await sender.send(target, envelope)).toMatchObject({ ok: false, status: 429, retryAfterMs: 7000 });
+    expect(await sender.send(target, cloudEvent())).toMatchObject({ ok: false, status: 429, retryAfterMs: 7000 });
     receiver.respond = () => ({ status: 204, delayMs: 1000 });
-    const slow = await sender.send(target, envelope);
+    const slow = await sender.send(target, cloudEvent());
     expect(slow).toMatchObject({ ok: false, status: 0, error: "timed out after 300 ms" });
     receiver.respond = () => ({ status: 204 });
   });
