@@ -37,7 +37,8 @@ const secretKey = z.string().transform((text, ctx) => {
 
 const prefix = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/, "lowercase letters, digits, - and _ (used in subjects and keys)");
+  // No "_": stream names turn "-" into "_", so allowing both would let two prefixes share a stream.
+  .regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and - (used in subjects, keys and stream names)");
 
 /** Variables every service reads. */
 export const baseEnvSchema = z.object({
@@ -70,7 +71,7 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
   for (const [name, value] of Object.entries(config)) {
     if (SECRET_NAMES.test(name)) out[name] = value === undefined ? undefined : "[redacted]";
     else if (typeof value === "string" && /^[a-z]+:\/\/[^/]*@/.test(value))
-      out[name] = value.replace(/\/\/[^/]*@/, "//[redacted]@");
+      out[name] = value.replace(/\/\/[^/,]*@/g, "//[redacted]@");
     else out[name] = value;
   }
   return out;

@@ -28,8 +28,8 @@ export function redisKeys(prefix: string) {
     deadLetters: (name: string) => `${prefix}:{server:${name}}:dead-letters`,
     /** List of the latest delivery attempts to one server, newest first (capped). */
     deliveries: (name: string) => `${prefix}:{server:${name}}:deliveries`,
-    /** Hash uid → resourceVersion of the newest event of each object waiting for retry. */
-    serverPending: (name: string) => `${prefix}:{server:${name}}:pending`,
+    /** resourceVersion of the newest event of one object bound for a server while a retry of it waits. */
+    serverLatest: (name: string, uid: string) => `${prefix}:{server:${name}}:latest:${uid}`,
     /** Set of servers an event was already settled for, so a retry skips them. */
     eventDone: (id: string) => `${prefix}:{event:${id}}:done`,
     /** Pub/sub channel announcing that a cluster or server changed. */

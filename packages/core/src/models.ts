@@ -156,7 +156,9 @@ export const ServerInputSchema = z.strictObject({
       z
         .string()
         .max(8192)
-        .regex(/^[^\r\n]*$/, "must not contain line breaks"),
+        .regex(/^[^\r\n]*$/, "must not contain line breaks")
+        // What undici can send: visible Latin-1 text, spaces and tabs; no control characters.
+        .regex(/^[\t\r\n\x20-\x7e\x80-\xff]*$/, "must be printable Latin-1 text without control characters"),
     )
     .default({}),
   secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by 24 to 64 bytes in base64').optional(),

@@ -27,7 +27,7 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 const DELETE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1], unpack(KEYS, 3))
 redis.call('SREM', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
@@ -38,7 +38,8 @@ interface KindSpec<T> {
   label: string;
   index: string;
   record: (name: string) => string;
-  status: (name: string) => string;
+  /** Keys removed with the record: status, and for servers their delivery log and dead letters. */
+  owned: (name: string) => string[];
   schema: z.ZodType<T>;
 }
 
@@ -57,14 +58,14 @@ export class Registry {
         label: "cluster",
         index: k.clusters,
         record: k.cluster,
-        status: k.clusterStatus,
+        owned: (n) => [k.clusterStatus(n)],
         schema: StoredClusterSchema,
       },
       server: {
         label: "server",
         index: k.servers,
         record: k.server,
-        status: k.serverStatus,
+        owned: (n) => [k.serverStatus(n), k.deadLetters(n), k.deliveries(n)],
         schema: StoredServerSchema,
       },
     };
@@ -73,17 +74,8 @@ export class Registry {
   async #write(script: string, kind: Kind, name: string, op: ChangeNotice["op"], json: string): Promise<boolean> {
     const spec = this.#kinds[kind];
     const notice = JSON.stringify({ kind, name, op } satisfies ChangeNotice);
-    const done = await this.redis.eval(
-      script,
-      3,
-      spec.record(name),
-      spec.index,
-      spec.status(name),
-      json,
-      name,
-      this.keys.changes,
-      notice,
-    );
+    const keys = [spec.record(name), spec.index, ...spec.owned(name)];
+    const done = await this.redis.eval(script, keys.length, ...keys, json, name, this.keys.changes, notice);
     return done === 1;
   }
 

@@ -41,7 +41,7 @@ const VERSION = /^v[0-9]+((alpha|beta)[0-9]+)?$/;
 export function parseResource(text: string): ResourceRef {
   const parts = text.split("/");
   if (parts.length === 1) {
-    const known = WELL_KNOWN[text];
+    const known = Object.hasOwn(WELL_KNOWN, text) ? WELL_KNOWN[text] : undefined;
     if (!known) {
       throw new Error(
         `unknown resource "${text}": write it as group/version/resource (for example stable.example.com/v1/widgets)`,

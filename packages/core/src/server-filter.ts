@@ -1,6 +1,7 @@
 import type { Envelope } from "./envelope.js";
 import { matchesLabels, parseLabelSelector } from "./label-selector.js";
 import type { ServerFilters } from "./models.js";
+import { formatResource, parseResource } from "./resource.js";
 
 export type EnvelopeMatcher = (e: Envelope) => boolean;
 
@@ -12,7 +13,7 @@ export function compileFilters(filters: ServerFilters): EnvelopeMatcher {
   const clusters = nonEmptySet(filters.clusters);
   const namespaces = nonEmptySet(filters.namespaces);
   const types = nonEmptySet(filters.eventTypes);
-  const resources = nonEmptySet(filters.resources);
+  const resources = nonEmptySet(filters.resources?.map(canonical));
   const selector = filters.labelSelector ? parseLabelSelector(filters.labelSelector) : undefined;
   return (e) => {
     if (clusters && !clusters.has(e.cluster)) return false;
@@ -30,6 +31,16 @@ export function compileFilters(filters: ServerFilters): EnvelopeMatcher {
 
 function qualified(e: Envelope): string {
   return e.group ? `${e.group}/${e.version}/${e.resource}` : `${e.version}/${e.resource}`;
+}
+
+/** "core/v1/pods" and "v1/pods" mean the same; plurals stay as written (they match any group). */
+function canonical(item: string): string {
+  if (!item.includes("/")) return item;
+  try {
+    return formatResource(parseResource(item));
+  } catch {
+    return item;
+  }
 }
 
 function nonEmptySet<T>(list: T[] | undefined): Set<T> | undefined {

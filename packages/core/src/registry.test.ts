@@ -1,0 +1,280 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type ChangeNotice, parseChangeNotice } from "./change-notice.js";
+import { ConflictError, CorruptDataError, NotFoundError } from "./errors.js";
+import type { StoredCluster, StoredServer } from "./models.js";
+import { redisReady } from "./redis.js";
+import { Registry } from "./registry.js";
+import { startRedis, type TestServer } from "./testing/servers.js";
+import { waitFor } from "./testing/wait-for.js";
+
+let server: TestServer;
+let redis: Redis;
+let subscriber: Redis;
+let registry: Registry;
+let prefix: string;
+/** Every message received on any subscribed channel, in order. */
+const heard: { channel: string; message: string }[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+  subscriber = new Redis(server.url);
+  await Promise.all([redisReady(redis), redisReady(subscriber)]);
+  subscriber.on("message", (channel: string, message: string) => heard.push({ channel, message }));
+});
+
+afterAll(async () => {
+  subscriber?.disconnect();
+  redis?.disconnect();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  // A fresh prefix per test: no test sees another's keys or notices.
+  prefix = `t${randomUUID().slice(0, 8)}`;
+  registry = new Registry({ redis, prefix });
+  heard.length = 0;
+  await subscriber.subscribe(registry.keys.changes);
+});
+
+afterEach(async () => {
+  await subscriber.unsubscribe(registry.keys.changes);
+});
+
+/**
+ * The change notices published since the last call. A marker published on the same connection
+ * after the writes arrives after every notice they published, so "none" is known without waiting.
+ */
+async function noticesSoFar(): Promise<ChangeNotice[]> {
+  const marker = `marker-${randomUUID()}`;
+  await redis.publish(registry.keys.changes, marker);
+  await waitFor(() => heard.some((h) => h.message === marker), { message: "the marker notice" });
+  const mine = heard.filter((h) => h.channel === registry.keys.changes);
+  heard.length = 0;
+  return mine
+    .filter((h) => !h.message.startsWith("marker-"))
+    .map((h) => {
+      const notice = parseChangeNotice(h.message);
+      if (!notice) throw new Error(`not a change notice: ${h.message}`);
+      return notice;
+    });
+}
+
+function cluster(name: string, overrides: Partial<StoredCluster> = {}): StoredCluster {
+  return {
+    name,
+    resources: ["networking.k8s.io/v1/ingresses"],
+    source: "server",
+    credentials: "v1:sealed",
+    createdAt: "2024-05-01T12:00:00.000Z",
+    updatedAt: "2024-05-01T12:00:00.000Z",
+    ...overrides,
+  };
+}
+
+function srv(name: string, overrides: Partial<StoredServer> = {}): StoredServer {
+  return {
+    name,
+    url: "https://lb.example.com/hook",
+    filters: {},
+    headers: "v1:sealed-headers",
+    secret: "v1:sealed-secret",
+    includeSecretData: false,
+    snapshot: true,
+    enabled: true,
+    retry: {},
+    createdAt: "2024-05-01T12:00:00.000Z",
+    updatedAt: "2024-05-01T12:00:00.000Z",
+    ...overrides,
+  };
+}
+
+describe("Registry: clusters", () => {
+  it("returns a created cluster by name and in the list", async () => {
+    const c = cluster("east", {
+      namespaces: ["shop"],
+      labelSelector: "app=web",
+      context: "prod",
+      source: "kubeconfig",
+    });
+    await registry.createCluster(c);
+    expect(await registry.getCluster("east")).toEqual(c);
+    expect(await registry.listClusters()).toEqual([c]);
+    expect(await noticesSoFar()).toEqual([{ kind: "cluster", name: "east", op: "created" }]);
+  });
+
+  it("answers undefined and an empty list when there is nothing", async () => {
+    expect(await registry.getCluster("nope")).toBeUndefined();
+    expect(await registry.listClusters()).toEqual([]);
+  });
+
+  it("lists clusters sorted by name", async () => {
+    for (const name of ["west", "east", "north"]) await registry.createCluster(cluster(name));
+    expect((await registry.listClusters()).map((c) => c.name)).toEqual(["east", "north", "west"]);
+    expect(await noticesSoFar()).toHaveLength(3);
+  });
+
+  it("refuses to create a cluster twice, keeps the first and announces nothing", async () => {
+    await registry.createCluster(cluster("east"));
+    await noticesSoFar();
+    await expect(registry.createCluster(cluster("east", { resources: ["v1/pods"] }))).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    expect((await registry.getCluster("east"))?.resources).toEqual(["networking.k8s.io/v1/ingresses"]);
+    expect(await noticesSoFar()).toEqual([]);
+  });
+
+  it("replaces an existing cluster and announces the update", async () => {
+    await registry.createCluster(cluster("east"));
+    await noticesSoFar();
+    const changed = cluster("east", { resources: ["v1/services"], updatedAt: "2024-06-01T00:00:00.000Z" });
+    await registry.replaceCluster(changed);
+    expect(await registry.getCluster("east")).toEqual(changed);
+    expect(await noticesSoFar()).toEqual([{ kind: "cluster", name: "east", op: "updated" }]);
+  });
+
+  it("refuses to replace an unknown cluster, creates nothing and announces nothing", async () => {
+    const err = await registry.replaceCluster(cluster("ghost")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).status).toBe(404);
+    expect(await registry.getCluster("ghost")).toBeUndefined();
+    expect(await registry.listClusters()).toEqual([]);
+    expect(await noticesSoFar()).toEqual([]);
+  });
+
+  it("deletes the record, the index entry and the status", async () => {
+    await registry.createCluster(cluster("east"));
+    await registry.createCluster(cluster("west"));
+    await registry.setResourceStatus("east", { resource: "networking.k8s.io/v1/ingresses", state: "watching" });
+    await noticesSoFar();
+
+    await registry.deleteCluster("east");
+
+    expect(await registry.getCluster("east")).toBeUndefined();
+    expect((await registry.listClusters()).map((c) => c.name)).toEqual(["west"]);
+    expect(await redis.exists(registry.keys.cluster("east"))).toBe(0);
+    expect(await redis.sismember(registry.keys.clusters, "east")).toBe(0);
+    expect(await redis.exists(registry.keys.clusterStatus("east"))).toBe(0);
+    expect(await registry.clusterStatus("east")).toEqual([]);
+    expect(await noticesSoFar()).toEqual([{ kind: "cluster", name: "east", op: "deleted" }]);
+  });
+
+  it("refuses to delete an unknown cluster and announces nothing", async () => {
+    await expect(registry.deleteCluster("ghost")).rejects.toBeInstanceOf(NotFoundError);
+    expect(await noticesSoFar()).toEqual([]);
+  });
+
+  it("lets a deleted name be registered again", async () => {
+    await registry.createCluster(cluster("east"));
+    await registry.deleteCluster("east");
+    await registry.createCluster(cluster("east", { resources: ["v1/pods"] }));
+    expect((await registry.getCluster("east"))?.resources).toEqual(["v1/pods"]);
+    expect((await noticesSoFar()).map((n) => n.op)).toEqual(["created", "deleted", "created"]);
+  });
+
+  it.each([
+    ["not JSON", "not json"],
+    ["the wrong shape", JSON.stringify({ name: "east" })],
+    ["a bad source", JSON.stringify({ ...cluster("east"), source: "magic" })],
+  ])("reports a record holding %s as corrupt", async (_label, text) => {
+    await registry.createCluster(cluster("east"));
+    await redis.set(registry.keys.cluster("east"), text);
+    const err = await registry.getCluster("east").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptDataError);
+    expect((err as CorruptDataError).message).toContain(registry.keys.cluster("east"));
+    await expect(registry.listClusters()).rejects.toBeInstanceOf(CorruptDataError);
+  });
+});
+
+describe("Registry: servers", () => {
+  it("creates, reads, lists, replaces and deletes a server, announcing each write once", async () => {
+    const s = srv("lb-1", { filters: { clusters: ["east"], eventTypes: ["ADDED"] }, retry: { maxAttempts: 3 } });
+    await registry.createServer(s);
+    await registry.createServer(srv("lb-0"));
+    expect(await registry.getServer("lb-1")).toEqual(s);
+    expect((await registry.listServers()).map((x) => x.name)).toEqual(["lb-0", "lb-1"]);
+
+    const disabled = { ...s, enabled: false };
+    await registry.replaceServer(disabled);
+    expect(await registry.getServer("lb-1")).toEqual(disabled);
+
+    await redis.hset(registry.keys.serverStatus("lb-1"), "lastSuccessAt", "2024-05-01T12:00:00.000Z");
+    await registry.deleteServer("lb-1");
+    expect(await registry.getServer("lb-1")).toBeUndefined();
+    expect(await redis.exists(registry.keys.serverStatus("lb-1"))).toBe(0);
+    expect((await registry.listServers()).map((x) => x.name)).toEqual(["lb-0"]);
+
+    expect(await noticesSoFar()).toEqual([
+      { kind: "server", name: "lb-1", op: "created" },
+      { kind: "server", name: "lb-0", op: "created" },
+      { kind: "server", name: "lb-1", op: "updated" },
+      { kind: "server", name: "lb-1", op: "deleted" },
+    ]);
+  });
+
+  it("refuses conflicting and unknown writes without announcing them", async () => {
+    await registry.createServer(srv("lb-1"));
+    await noticesSoFar();
+    await expect(registry.createServer(srv("lb-1"))).rejects.toBeInstanceOf(ConflictError);
+    await expect(registry.replaceServer(srv("ghost"))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(registry.deleteServer("ghost")).rejects.toBeInstanceOf(NotFoundError);
+    expect(await registry.getServer("ghost")).toBeUndefined();
+    expect(await noticesSoFar()).toEqual([]);
+  });
+
+  it("keeps clusters and servers of the same name apart", async () => {
+    await registry.createCluster(cluster("same"));
+    await registry.createServer(srv("same"));
+    await registry.deleteServer("same");
+    expect(await registry.getCluster("same")).toBeDefined();
+    expect(await registry.listServers()).toEqual([]);
+  });
+
+  it("reports a corrupt server record", async () => {
+    await registry.createServer(srv("lb-1"));
+    await redis.set(registry.keys.server("lb-1"), "{oops");
+    await expect(registry.getServer("lb-1")).rejects.toBeInstanceOf(CorruptDataError);
+    await redis.set(registry.keys.server("lb-1"), JSON.stringify({ ...srv("lb-1"), enabled: "yes" }));
+    await expect(registry.getServer("lb-1")).rejects.toBeInstanceOf(CorruptDataError);
+  });
+});
+
+describe("Registry: cluster status", () => {
+  it("round-trips each resource's status, sorted by resource", async () => {
+    const ingresses = {
+      resource: "networking.k8s.io/v1/ingresses",
+      state: "watching" as const,
+      resourceVersion: "1200",
+      lastEventAt: "2024-05-01T12:00:00.000Z",
+      watcherId: "w-1",
+    };
+    const pods = { resource: "v1/pods", state: "error" as const, message: "403 Forbidden" };
+    await registry.setResourceStatus("east", pods);
+    await registry.setResourceStatus("east", ingresses);
+    expect(await registry.clusterStatus("east")).toEqual([ingresses, pods]);
+  });
+
+  it("keeps only the latest status of a resource", async () => {
+    await registry.setResourceStatus("east", { resource: "v1/pods", state: "syncing" });
+    await registry.setResourceStatus("east", { resource: "v1/pods", state: "watching", resourceVersion: "9" });
+    expect(await registry.clusterStatus("east")).toEqual([
+      { resource: "v1/pods", state: "watching", resourceVersion: "9" },
+    ]);
+  });
+
+  it("does not announce status writes", async () => {
+    await registry.setResourceStatus("east", { resource: "v1/pods", state: "pending" });
+    expect(await noticesSoFar()).toEqual([]);
+  });
+
+  it("reports a corrupt status entry", async () => {
+    await redis.hset(
+      registry.keys.clusterStatus("east"),
+      "v1/pods",
+      JSON.stringify({ resource: "v1/pods", state: "?" }),
+    );
+    await expect(registry.clusterStatus("east")).rejects.toBeInstanceOf(CorruptDataError);
+  });
+});

@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { type Envelope, envelopeId } from "./envelope.js";
+import { compileFilters } from "./server-filter.js";
+
+function event(overrides: Partial<Envelope> & { labels?: Record<string, string> } = {}): Envelope {
+  const { labels, ...rest } = overrides;
+  const e: Envelope = {
+    id: envelopeId("east", "u1", "1", "ADDED"),
+    cluster: "east",
+    group: "networking.k8s.io",
+    version: "v1",
+    resource: "ingresses",
+    kind: "Ingress",
+    namespace: "shop",
+    name: "front",
+    uid: "u1",
+    resourceVersion: "1",
+    type: "ADDED",
+    observedAt: "2024-05-01T12:00:00.000Z",
+    object: { metadata: { name: "front", namespace: "shop", labels: labels ?? { app: "web" } } },
+    ...rest,
+  };
+  return e;
+}
+
+const ingress = event();
+const service = event({ group: "", resource: "services", kind: "Service", name: "svc" });
+const node = (() => {
+  const { namespace: _ns, ...rest } = event({ group: "", resource: "nodes", kind: "Node", name: "n1" });
+  return rest as Envelope;
+})();
+const crdIngresses = event({ group: "example.com", version: "v1alpha1", resource: "ingresses", kind: "MyIngress" });
+
+describe("compileFilters", () => {
+  it("matches everything when empty", () => {
+    const match = compileFilters({});
+    for (const e of [ingress, service, node, crdIngresses, event({ type: "DELETED", cluster: "west" })]) {
+      expect(match(e)).toBe(true);
+    }
+  });
+
+  it("treats empty lists and an empty selector as no filter", () => {
+    const match = compileFilters({ clusters: [], namespaces: [], eventTypes: [], resources: [], labelSelector: "" });
+    expect(match(node)).toBe(true);
+    expect(match(ingress)).toBe(true);
+  });
+
+  it("filters by cluster", () => {
+    const match = compileFilters({ clusters: ["east", "north"] });
+    expect(match(ingress)).toBe(true);
+    expect(match(event({ cluster: "west" }))).toBe(false);
+  });
+
+  it("filters by namespace and excludes cluster-scoped objects", () => {
+    const match = compileFilters({ namespaces: ["shop"] });
+    expect(match(ingress)).toBe(true);
+    expect(match(event({ namespace: "billing" }))).toBe(false);
+    expect(match(node)).toBe(false);
+  });
+
+  it("filters by event type", () => {
+    const match = compileFilters({ eventTypes: ["ADDED", "DELETED"] });
+    expect(match(event({ type: "ADDED" }))).toBe(true);
+    expect(match(event({ type: "DELETED" }))).toBe(true);
+    expect(match(event({ type: "MODIFIED" }))).toBe(false);
+  });
+
+  it("filters by plural resource name in any group", () => {
+    const match = compileFilters({ resources: ["ingresses"] });
+    expect(match(ingress)).toBe(true);
+    expect(match(crdIngresses)).toBe(true);
+    expect(match(service)).toBe(false);
+  });
+
+  it("filters by group/version/resource", () => {
+    const match = compileFilters({ resources: ["networking.k8s.io/v1/ingresses"] });
+    expect(match(ingress)).toBe(true);
+    expect(match(crdIngresses)).toBe(false);
+    expect(match(event({ version: "v1beta1" }))).toBe(false);
+    expect(match(service)).toBe(false);
+  });
+
+  it("filters core resources by v1/<plural>", () => {
+    const match = compileFilters({ resources: ["v1/services"] });
+    expect(match(service)).toBe(true);
+    expect(match(ingress)).toBe(false);
+    expect(match(node)).toBe(false);
+  });
+
+  it("filters by the labels of the object", () => {
+    const match = compileFilters({ labelSelector: "app=web,tier notin (db)" });
+    expect(match(event({ labels: { app: "web" } }))).toBe(true);
+    expect(match(event({ labels: { app: "web", tier: "front" } }))).toBe(true);
+    expect(match(event({ labels: { app: "web", tier: "db" } }))).toBe(false);
+    expect(match(event({ labels: { app: "api" } }))).toBe(false);
+  });
+
+  it("treats an object without labels or metadata as having no labels", () => {
+    const wantsWeb = compileFilters({ labelSelector: "app=web" });
+    const notCanary = compileFilters({ labelSelector: "!canary" });
+    const unlabeled = event({ object: { metadata: { name: "front" } } });
+    const bare = event({ object: {} });
+    expect(wantsWeb(unlabeled)).toBe(false);
+    expect(wantsWeb(bare)).toBe(false);
+    expect(notCanary(unlabeled)).toBe(true);
+    expect(notCanary(bare)).toBe(true);
+  });
+
+  it("requires every filter to match", () => {
+    const match = compileFilters({
+      clusters: ["east"],
+      namespaces: ["shop"],
+      eventTypes: ["MODIFIED"],
+      resources: ["ingresses"],
+      labelSelector: "app=web",
+    });
+    expect(match(event({ type: "MODIFIED" }))).toBe(true);
+    expect(match(event({ type: "MODIFIED", cluster: "west" }))).toBe(false);
+    expect(match(event({ type: "MODIFIED", namespace: "other" }))).toBe(false);
+    expect(match(event({ type: "ADDED" }))).toBe(false);
+    expect(match(event({ type: "MODIFIED", resource: "services" }))).toBe(false);
+    expect(match(event({ type: "MODIFIED", labels: { app: "api" } }))).toBe(false);
+  });
+
+  it("throws at compile time on a bad selector", () => {
+    expect(() => compileFilters({ labelSelector: "app in web" })).toThrow();
+  });
+});
