@@ -18,6 +18,8 @@ export function redisKeys(prefix: string) {
     clusterObjects: (name: string, scope: string) => `${prefix}:{cluster:${name}}:objects:${scope}`,
     /** Sorted set of live watcher replicas, scored by their last heartbeat (ms). */
     watchers: `${prefix}:watchers`,
+    /** Sorted set of live dispatcher replicas, scored by their last heartbeat (ms). */
+    dispatchers: `${prefix}:dispatchers`,
     /** Set of registered server names. */
     servers: `${prefix}:servers`,
     /** JSON of one server's stored registration (secret sealed). */

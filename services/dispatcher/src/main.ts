@@ -1,20 +1,30 @@
+import { hostname } from "node:os";
 import {
   Registry,
   SecretBox,
+  WebhookSender,
   connectNats,
   connectRedis,
   createLogger,
   createMetricsRegistry,
+  ensureDeliveriesStream,
   ensureEventsStream,
   exitOnStartupError,
   redactConfig,
   startOpsServer,
-  WebhookSender,
   stopOnSignals,
 } from "@mcic/core";
+import { jetstream } from "@nats-io/jetstream";
 import { loadDispatcherConfig } from "./config.js";
-import { DispatchConsumer } from "./dispatch-consumer.js";
+import { Deliverer, DEFAULT_MAX_AGE_SECONDS } from "./deliverer.js";
+import { DeliveryConsumer } from "./delivery-consumer.js";
+import { DeliveryRecorder } from "./delivery-recorder.js";
+import { createDispatcherMetrics } from "./dispatcher-metrics.js";
+import { EventConsumer } from "./event-consumer.js";
+import { LatestTracker, OrderGuard } from "./latest-tracker.js";
+import { ReplicaCount } from "./replica-count.js";
 import { ServerIndex } from "./server-index.js";
+import { ServerLanes } from "./server-lanes.js";
 
 async function main() {
   const config = loadDispatcherConfig();
@@ -26,28 +36,51 @@ async function main() {
   for (const r of [redis, subscriber])
     r.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
   const nats = await connectNats(config.NATS_URL, "mcic-dispatcher");
-  await ensureEventsStream(nats, { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS });
+  const streams = { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS };
+  await ensureEventsStream(nats, streams);
+  await ensureDeliveriesStream(nats, streams);
 
+  const metricsRegistry = createMetricsRegistry("dispatcher");
+  const metrics = createDispatcherMetrics(metricsRegistry);
   const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
   const index = new ServerIndex({ registry, subscriber, box: new SecretBox(config.MCIC_SECRET_KEY), logger });
   await index.start();
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
-  const consumer = new DispatchConsumer({
-    nats,
+  const recorder = new DeliveryRecorder({ redis, keys: registry.keys, logger, metrics });
+  const lanes = new ServerLanes({ perServer: Math.max(4, Math.ceil(config.DISPATCH_CONCURRENCY / 4)), maxQueued: 256 });
+  const latest = new LatestTracker(redis, registry.keys, DEFAULT_MAX_AGE_SECONDS * 2);
+  const replicas = new ReplicaCount({
+    redis,
+    key: registry.keys.dispatchers,
+    id: `${hostname()}-${process.pid}`,
+    ttlMs: 5000,
+    logger,
+  });
+  await replicas.start();
+  const deliverer = new Deliverer({
+    order: { guard: new OrderGuard(redis, registry.keys, config.DISPATCH_TIMEOUT_MS + 1000), replicas },
+    sender,
+    recorder,
+    latest,
+    lanes,
+    js: jetstream(nats),
     redis,
     keys: registry.keys,
     prefix: config.MCIC_PREFIX,
-    index,
-    sender,
     retrySchedule: config.DISPATCH_RETRY_SCHEDULE,
-    concurrency: config.DISPATCH_CONCURRENCY,
     logger,
   });
-  await consumer.start();
+  // An attempt can take the full timeout; acks must outlast it, with margin for the lane queue.
+  const ackWaitMs = Math.max(5000, config.DISPATCH_TIMEOUT_MS * 3);
+  const common = { nats, prefix: config.MCIC_PREFIX, index, lanes, deliverer, ackWaitMs, logger };
+  const events = new EventConsumer({ ...common, concurrency: config.DISPATCH_CONCURRENCY });
+  const deliveries = new DeliveryConsumer({ ...common, recorder, latest, concurrency: config.DISPATCH_CONCURRENCY });
+  await deliveries.start();
+  await events.start();
 
   const ops = await startOpsServer({
     port: config.METRICS_PORT,
-    metrics: createMetricsRegistry("dispatcher"),
+    metrics: metricsRegistry,
     logger,
     checkReady: async () => {
       await redis.ping();
@@ -57,7 +90,10 @@ async function main() {
   logger.info({ metricsPort: ops.port }, "ready");
 
   stopOnSignals(logger, async () => {
-    await consumer.stop();
+    await events.stop();
+    await deliveries.stop();
+    await recorder.flush();
+    await replicas.stop();
     index.stop();
     await ops.close();
     await sender.close();

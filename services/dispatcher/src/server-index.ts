@@ -36,6 +36,8 @@ export interface ServerIndexOptions {
 export class ServerIndex {
   readonly #o: ServerIndexOptions;
   #targets: Target[] = [];
+  #byName = new Map<string, Target>();
+  #disabled = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #loading: Promise<void> | undefined;
   #again = false;
@@ -50,7 +52,9 @@ export class ServerIndex {
       if (channel !== registry.keys.changes) return;
       const notice = parseChangeNotice(text);
       if (!notice) logger.warn({ channel }, "ignoring malformed change notice");
-      else if (notice.kind === "server") void this.reload();
+      else if (notice.kind === "server") {
+        void this.reload().then(() => logger.info({ server: notice.name, op: notice.op }, "server change applied"));
+      }
     });
     subscriber.on("ready", () => void this.reload());
     await redisReady(subscriber);
@@ -70,7 +74,12 @@ export class ServerIndex {
   }
 
   get(name: string): Target | undefined {
-    return this.#targets.find((t) => t.name === name);
+    return this.#byName.get(name);
+  }
+
+  /** Registered but not receiving: `enabled: false`, or disabled after answering 410 Gone. */
+  isDisabled(name: string): boolean {
+    return this.#disabled.has(name);
   }
 
   reload(): Promise<void> {
@@ -82,8 +91,15 @@ export class ServerIndex {
       do {
         this.#again = false;
         try {
-          const servers = await this.#o.registry.listServers();
-          this.#targets = servers.filter((s) => s.enabled).flatMap((s) => this.#target(s));
+          const { registry } = this.#o;
+          const servers = await registry.listServers();
+          const reasons = await Promise.all(
+            servers.map((s) => registry.redis.hget(registry.keys.serverStatus(s.name), "disabledReason")),
+          );
+          const active = servers.filter((s, i) => s.enabled && !reasons[i]);
+          this.#disabled = new Set(servers.filter((s) => !active.includes(s)).map((s) => s.name));
+          this.#targets = active.flatMap((s) => this.#target(s));
+          this.#byName = new Map(this.#targets.map((t) => [t.name, t]));
         } catch (err) {
           this.#o.logger.error({ err }, "server reload failed; keeping the previous list");
         }

@@ -25,6 +25,8 @@ export interface Receiver {
   /** Parsed JSON bodies of the requests that were answered 2xx. */
   delivered(): unknown[];
   waitForCount(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  /** Forgets everything received so far. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,10 @@ export async function startReceiver(): Promise<Receiver> {
     requests,
     respond: () => ({ status: 204 }),
     delivered: () => accepted,
+    reset: () => {
+      requests.length = 0;
+      accepted.length = 0;
+    },
     waitForCount: (n, timeoutMs = 10_000) =>
       waitFor(() => requests.length >= n && requests, {
         timeoutMs,

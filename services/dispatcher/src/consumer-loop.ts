@@ -1,0 +1,87 @@
+import type { Logger } from "@mcic/core";
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nanos } from "@nats-io/transport-node";
+
+export interface ConsumerLoopOptions {
+  nats: NatsConnection;
+  stream: string;
+  /** Durable name: every dispatcher replica binds to the same one (queue semantics). */
+  durable: string;
+  filterSubject: string;
+  ackWaitMs: number;
+  maxAckPending: number;
+  /** Messages handled at once by this replica. */
+  concurrency: number;
+  logger: Logger;
+  handle: (msg: JsMsg) => Promise<void>;
+}
+
+/**
+ * A shared durable pull consumer and a loop handling its messages with bounded concurrency. A
+ * handler that throws leaves its message unacked: JetStream redelivers it after a short delay.
+ */
+export class ConsumerLoop {
+  readonly #o: ConsumerLoopOptions;
+  readonly #inFlight = new Set<Promise<void>>();
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: ConsumerLoopOptions) {
+    this.#o = options;
+  }
+
+  async start(): Promise<void> {
+    const { nats, stream, durable } = this.#o;
+    const jsm = await jetstreamManager(nats);
+    const settings = { ack_wait: nanos(this.#o.ackWaitMs), max_ack_pending: this.#o.maxAckPending };
+    try {
+      await jsm.consumers.info(stream, durable);
+      await jsm.consumers.update(stream, durable, settings);
+    } catch {
+      await jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: this.#o.filterSubject,
+        max_deliver: -1,
+        ...settings,
+      });
+    }
+    const consumer = await jetstream(nats).consumers.get(stream, durable);
+    this.#messages = await consumer.consume({ max_messages: Math.max(64, this.#o.concurrency) });
+    this.#loop = this.#run(this.#messages);
+  }
+
+  async #run(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      while (this.#inFlight.size >= this.#o.concurrency) await Promise.race(this.#inFlight);
+      const work = this.#o.handle(msg).catch((err: unknown) => {
+        this.#o.logger.error(
+          { err, stream: this.#o.stream, seq: msg.seq },
+          "message handling failed; it will be redelivered",
+        );
+        msg.nak(1000);
+      });
+      this.#inFlight.add(work);
+      void work.then(() => this.#inFlight.delete(work));
+    }
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Stops taking messages and waits for those in hand; unacked ones go back to the stream. */
+  async stop(): Promise<void> {
+    this.#messages?.stop();
+    await this.#loop;
+    await Promise.all(this.#inFlight);
+  }
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import {
+  type DeliveryRecord,
+  type DeliveryRequest,
+  type Envelope,
+  type Logger,
+  type Redis,
+  type RedisKeys,
+  type WebhookSender,
+  deliverySubject,
+  toCloudEvent,
+} from "@mcic/core";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { DeliveryRecorder } from "./delivery-recorder.js";
+import type { LatestTracker, OrderGuard } from "./latest-tracker.js";
+import type { ReplicaCount } from "./replica-count.js";
+import { classify, retryDelay } from "./retry-policy.js";
+import type { Target } from "./server-index.js";
+import type { ServerLanes } from "./server-lanes.js";
+
+/** Give up after this long when the server sets no maxAgeSeconds: a weekend outage survives. */
+export const DEFAULT_MAX_AGE_SECONDS = 3 * 24 * 3600;
+
+export interface DelivererOptions {
+  sender: WebhookSender;
+  recorder: DeliveryRecorder;
+  latest: LatestTracker;
+  lanes: ServerLanes;
+  js: JetStreamClient;
+  redis: Redis;
+  keys: RedisKeys;
+  prefix: string;
+  retrySchedule: number[];
+  logger: Logger;
+  /** Cross-replica ordering, used while more than one replica runs. */
+  order?: { guard: OrderGuard; replicas: ReplicaCount };
+  now?: () => number;
+}
+
+/**
+ * One attempt to deliver one event to one server, and everything that follows from its outcome:
+ * the record, a durable retry, a dead letter, or disabling a server that answered 410 Gone.
+ * Every path resolves only once its consequence is stored (Redis or JetStream).
+ */
+export class Deliverer {
+  readonly #o: Required<Omit<DelivererOptions, "order">> & Pick<DelivererOptions, "order">;
+
+  constructor(options: DelivererOptions) {
+    this.#o = { now: () => Date.now(), ...options };
+  }
+
+  async attempt(target: Target, envelope: Envelope, attempt: number, firstAttemptAt: string): Promise<void> {
+    const order = this.#o.order?.replicas.many ? this.#o.order.guard : undefined;
+    if (order && (await order.claim(target.name, envelope.uid, envelope.resourceVersion)) === "superseded") {
+      this.#o.recorder.record(target.name, {
+        eventId: envelope.id,
+        attempt,
+        status: 0,
+        outcome: "superseded",
+        durationMs: 0,
+        at: new Date(this.#o.now()).toISOString(),
+      });
+      return;
+    }
+    let delivered = false;
+    try {
+      delivered = await this.#attempt(target, envelope, attempt, firstAttemptAt);
+    } finally {
+      await order?.release(target.name, envelope.uid, envelope.resourceVersion, delivered);
+    }
+  }
+
+  /** True when the server took the event. */
+  async #attempt(target: Target, envelope: Envelope, attempt: number, firstAttemptAt: string): Promise<boolean> {
+    const { sender, recorder, latest, lanes } = this.#o;
+    const result = await sender.send(target, toCloudEvent(envelope, { includeSecretData: target.includeSecretData }));
+    const record: DeliveryRecord = {
+      eventId: envelope.id,
+      attempt,
+      status: result.status,
+      outcome: "delivered",
+      durationMs: result.durationMs,
+      at: new Date(this.#o.now()).toISOString(),
+    };
+    if (result.error) record.error = result.error;
+    const log = this.#o.logger.child({ server: target.name, eventId: envelope.id });
+    if (result.ok) {
+      recorder.record(target.name, record);
+      lanes.setFailing(target.name, false);
+      await latest.delivered(target.name, envelope.uid, envelope.resourceVersion);
+      log.debug({ status: result.status, attempt, durationMs: result.durationMs }, "delivered");
+      return true;
+    }
+    const verdict = classify(result.status);
+    if (verdict === "retry") {
+      const age = (this.#o.now() - Date.parse(firstAttemptAt)) / 1000;
+      const { maxAttempts, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS } = target.stored.retry;
+      if ((maxAttempts !== undefined && attempt >= maxAttempts) || age >= maxAgeSeconds) {
+        recorder.record(target.name, { ...record, outcome: "dead-lettered" });
+        await this.deadLetter(
+          target.name,
+          envelope,
+          result.status,
+          `gave up after ${attempt} attempts: ${result.error ?? `HTTP ${result.status}`}`,
+          attempt,
+        );
+        log.warn({ status: result.status, attempt }, "delivery failed for good; dead-lettered");
+        return false;
+      }
+      lanes.setFailing(target.name, true);
+      const delay = retryDelay(this.#o.retrySchedule, attempt, result.retryAfterMs);
+      await this.park(target.name, envelope, attempt + 1, firstAttemptAt, delay, "retry");
+      recorder.record(target.name, { ...record, outcome: "retrying" });
+      log.warn(
+        { status: result.status, error: result.error, attempt, retryInMs: delay },
+        "delivery failed; will retry",
+      );
+      return false;
+    }
+    if (verdict === "disable") {
+      recorder.record(target.name, { ...record, outcome: "disabled" });
+      recorder.disable(target.name, `answered 410 Gone at ${record.at}`);
+      await this.deadLetter(target.name, envelope, result.status, "server answered 410 Gone and was disabled", attempt);
+      // Every dispatcher reloads its server list and stops delivering to this one.
+      await this.#o.redis.publish(
+        this.#o.keys.changes,
+        JSON.stringify({ kind: "server", name: target.name, op: "updated" }),
+      );
+      log.warn("server answered 410 Gone; disabled");
+      return false;
+    }
+    recorder.record(target.name, { ...record, outcome: "dead-lettered" });
+    await this.deadLetter(target.name, envelope, result.status, result.error ?? `HTTP ${result.status}`, attempt);
+    log.warn({ status: result.status }, "delivery rejected; dead-lettered");
+    return false;
+  }
+
+  /** Adds the event to the server's dead letters; resolves once that is in Redis. */
+  async deadLetter(server: string, envelope: Envelope, status: number, error: string, attempts: number): Promise<void> {
+    const entry = {
+      id: randomUUID(),
+      eventId: envelope.id,
+      status,
+      error,
+      attempts,
+      at: new Date(this.#o.now()).toISOString(),
+      envelope,
+    };
+    this.#o.recorder.deadLetter(server, entry);
+    await this.#o.recorder.flush();
+  }
+
+  /**
+   * Puts a delivery in the durable per-server queue, to be tried after `delayMs`. Its message id
+   * makes a second park of the same attempt (a redelivered event) a no-op.
+   */
+  async park(
+    server: string,
+    envelope: Envelope,
+    attempt: number,
+    firstAttemptAt: string,
+    delayMs: number,
+    reason: DeliveryRequest["reason"],
+  ): Promise<void> {
+    const request: DeliveryRequest = {
+      server,
+      envelope,
+      attempt,
+      firstAttemptAt,
+      notBefore: new Date(this.#o.now() + delayMs).toISOString(),
+      reason,
+    };
+    await this.#o.latest.markPending(server, envelope.uid, envelope.resourceVersion);
+    await this.#o.js.publish(deliverySubject(this.#o.prefix, server), JSON.stringify(request), {
+      msgID: `${envelope.id}|${server}|${attempt}|${reason}`,
+    });
+    this.#o.recorder.parked(server, 1);
+  }
+}

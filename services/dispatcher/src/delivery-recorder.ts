@@ -1,0 +1,107 @@
+import {
+  DEAD_LETTER_LIMIT,
+  DELIVERY_LOG_LIMIT,
+  type DeadLetter,
+  type DeliveryRecord,
+  type Logger,
+  type Redis,
+  type RedisKeys,
+} from "@mcic/core";
+import type { DispatcherMetrics } from "./dispatcher-metrics.js";
+
+interface Pending {
+  records: string[];
+  deadLetters: string[];
+  status: Record<string, string>;
+  /** Change of the number of deliveries parked in the durable queue. */
+  parked: number;
+}
+
+/**
+ * Writes what happened to each delivery — the per-server attempt log, status fields, dead
+ * letters — in batches: one Redis round trip per flush, not several per attempt.
+ */
+export class DeliveryRecorder {
+  readonly #redis: Redis;
+  readonly #keys: RedisKeys;
+  readonly #logger: Logger;
+  readonly #metrics: DispatcherMetrics | undefined;
+  #pending = new Map<string, Pending>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(options: { redis: Redis; keys: RedisKeys; logger: Logger; metrics?: DispatcherMetrics }) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+  }
+
+  #for(server: string): Pending {
+    let p = this.#pending.get(server);
+    if (!p) {
+      p = { records: [], deadLetters: [], status: {}, parked: 0 };
+      this.#pending.set(server, p);
+    }
+    this.#timer ??= setTimeout(() => void this.flush(), 20);
+    return p;
+  }
+
+  record(server: string, record: DeliveryRecord): void {
+    const p = this.#for(server);
+    p.records.push(JSON.stringify(record));
+    if (record.outcome === "delivered") p.status.lastSuccessAt = record.at;
+    else if (record.outcome !== "superseded" && record.outcome !== "dropped") p.status.lastFailureAt = record.at;
+    this.#metrics?.deliveries.inc({ server, outcome: record.outcome });
+    if (record.attempt > 0 && record.status >= 0 && record.outcome !== "superseded" && record.outcome !== "dropped") {
+      this.#metrics?.attemptDuration.observe({ server }, record.durationMs / 1000);
+    }
+  }
+
+  deadLetter(server: string, entry: DeadLetter): void {
+    this.#for(server).deadLetters.push(JSON.stringify(entry));
+    this.#metrics?.deadLetters.inc({ server });
+  }
+
+  /** Counts deliveries entering (+1) or leaving (-1) the durable queue, for the server's `pending`. */
+  parked(server: string, delta: number): void {
+    this.#for(server).parked += delta;
+  }
+
+  /** Marks a server disabled (HTTP 410) with the reason shown in its status. */
+  disable(server: string, reason: string): void {
+    this.#for(server).status.disabledReason = reason;
+  }
+
+  /** Writes everything recorded so far; resolves when it is in Redis. */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    if (batch.size === 0) return this.#flushing;
+    const k = this.#keys;
+    const multi = this.#redis.multi();
+    for (const [server, p] of batch) {
+      if (p.records.length > 0) {
+        multi.lpush(k.deliveries(server), ...p.records).ltrim(k.deliveries(server), 0, DELIVERY_LOG_LIMIT - 1);
+      }
+      if (p.deadLetters.length > 0) {
+        multi
+          .lpush(k.deadLetters(server), ...p.deadLetters)
+          .ltrim(k.deadLetters(server), 0, DEAD_LETTER_LIMIT - 1)
+          .hincrby(k.serverStatus(server), "deadLetters", p.deadLetters.length);
+      }
+      if (Object.keys(p.status).length > 0) multi.hset(k.serverStatus(server), p.status);
+      if (p.parked !== 0) multi.hincrby(k.serverStatus(server), "pending", p.parked);
+    }
+    const previous = this.#flushing;
+    this.#flushing = previous.then(() =>
+      multi.exec().then(
+        () => undefined,
+        (err: unknown) => this.#logger.error({ err: (err as Error).message }, "writing delivery records failed"),
+      ),
+    );
+    return this.#flushing;
+  }
+}

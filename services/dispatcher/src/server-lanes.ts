@@ -1,0 +1,84 @@
+import { KeyedSerializer } from "./keyed-serializer.js";
+
+/** One server's share of the dispatcher: its own concurrency limit and per-object order. */
+class Lane {
+  readonly serial = new KeyedSerializer();
+  active = 0;
+  queued = 0;
+  readonly waiters: (() => void)[] = [];
+  /** Set while the server fails: new events skip the fast path and queue durably instead. */
+  failing = false;
+}
+
+export interface LaneOptions {
+  /** HTTP requests in flight to one server at most. */
+  perServer: number;
+  /** Deliveries waiting for one server at most before new ones are turned away (overflow). */
+  maxQueued: number;
+}
+
+/**
+ * Isolation between servers: a slow server fills its own lane, and what does not fit is refused
+ * at once (the caller parks it in the durable delivery queue), so it never holds up the others.
+ */
+export class ServerLanes {
+  readonly #lanes = new Map<string, Lane>();
+  readonly #o: LaneOptions;
+
+  constructor(options: LaneOptions) {
+    this.#o = options;
+  }
+
+  #lane(server: string): Lane {
+    let lane = this.#lanes.get(server);
+    if (!lane) {
+      lane = new Lane();
+      this.#lanes.set(server, lane);
+    }
+    return lane;
+  }
+
+  /** True when the server has room and is not known to be failing. */
+  accepts(server: string): boolean {
+    const lane = this.#lane(server);
+    return !lane.failing && lane.queued < this.#o.maxQueued;
+  }
+
+  setFailing(server: string, failing: boolean): void {
+    this.#lane(server).failing = failing;
+  }
+
+  isFailing(server: string): boolean {
+    return this.#lanes.get(server)?.failing ?? false;
+  }
+
+  pending(server: string): number {
+    return this.#lanes.get(server)?.queued ?? 0;
+  }
+
+  /** Runs `task` in the server's lane, after earlier tasks of the same object, within its limit. */
+  async run<T>(server: string, objectKey: string, task: () => Promise<T>): Promise<T> {
+    const lane = this.#lane(server);
+    lane.queued++;
+    try {
+      let result!: T;
+      await lane.serial.run(objectKey, async () => {
+        while (lane.active >= this.#o.perServer) await new Promise<void>((r) => lane.waiters.push(r));
+        lane.active++;
+        try {
+          result = await task();
+        } finally {
+          lane.active--;
+          lane.waiters.shift()?.();
+        }
+      });
+      return result;
+    } finally {
+      lane.queued--;
+    }
+  }
+
+  forget(server: string): void {
+    this.#lanes.delete(server);
+  }
+}
