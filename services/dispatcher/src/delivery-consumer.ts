@@ -77,7 +77,12 @@ export class DeliveryConsumer {
     const { index, lanes, deliverer, recorder, latest } = this.#o;
     const { envelope, server } = req;
     const at = new Date(now).toISOString();
-    const target = index.get(server);
+    let target = index.get(server);
+    if (!target && !index.isDisabled(server)) {
+      // A server registered a moment ago (its snapshot can arrive before the change notice).
+      await index.reload();
+      target = index.get(server);
+    }
     if (!target) {
       if (index.isDisabled(server)) {
         await deliverer.deadLetter(server, envelope, 0, "server is disabled", req.attempt - 1);

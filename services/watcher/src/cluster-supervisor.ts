@@ -95,6 +95,11 @@ export class ClusterSupervisor {
     return [...this.#running.keys()];
   }
 
+  /** The running watch of a cluster this replica owns. */
+  watchOf(name: string): ClusterWatch | undefined {
+    return this.#running.get(name);
+  }
+
   async #reconcileOnce(): Promise<void> {
     if (this.#stopped) return;
     const { leases, registry, logger } = this.#o;

@@ -79,6 +79,11 @@ export class ClusterWatch {
     }
   }
 
+  /** Every object the cluster's watches cover, as it is now (see ResourceWatch.current). */
+  async *snapshot(signal: AbortSignal): AsyncGenerator<Envelope> {
+    for (const list of this.#watches.values()) for (const w of list) yield* w.current(signal);
+  }
+
   /** Resume-state names of this cluster's watches: `resource` or `resource@namespace`. */
   get scopes(): string[] {
     return this.#scopes;

@@ -5,6 +5,7 @@ import {
   connectRedis,
   createLogger,
   createMetricsRegistry,
+  ensureDeliveriesStream,
   ensureEventsStream,
   exitOnStartupError,
   redactConfig,
@@ -16,6 +17,7 @@ import { ClusterSupervisor } from "./cluster-supervisor.js";
 import { loadWatcherConfig } from "./config.js";
 import { createEventPublisher } from "./event-publisher.js";
 import { LeaseTable } from "./lease-table.js";
+import { SnapshotResponder } from "./snapshot-responder.js";
 import { createWatcherMetrics } from "./watcher-metrics.js";
 
 async function main() {
@@ -28,7 +30,9 @@ async function main() {
   for (const r of [redis, subscriber])
     r.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
   const nats = await connectNats(config.NATS_URL, `mcic-watcher-${config.WATCHER_ID}`);
-  await ensureEventsStream(nats, { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS });
+  const streams = { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS };
+  await ensureEventsStream(nats, streams);
+  await ensureDeliveriesStream(nats, streams);
 
   const metrics = createMetricsRegistry("watcher");
   const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
@@ -43,6 +47,15 @@ async function main() {
     tickMs: Math.min(5000, Math.max(200, Math.floor(config.LEASE_TTL_MS / 3))),
   });
   await supervisor.start();
+  const snapshots = new SnapshotResponder({
+    nats,
+    js: jetstream(nats),
+    prefix: config.MCIC_PREFIX,
+    registry,
+    supervisor,
+    logger,
+  });
+  snapshots.start();
 
   const ops = await startOpsServer({
     port: config.METRICS_PORT,
@@ -56,6 +69,7 @@ async function main() {
   logger.info({ metricsPort: ops.port }, "ready");
 
   stopOnSignals(logger, async () => {
+    await snapshots.stop();
     await supervisor.stop();
     await ops.close();
     await nats.drain();

@@ -183,6 +183,27 @@ export class ResourceWatch {
     return p;
   }
 
+  /**
+   * The objects as they are now, listed afresh (not from our state: receivers want full objects),
+   * as ADDED envelopes marked `snapshot`. Leaves the watch itself untouched.
+   */
+  async *current(signal: AbortSignal): AsyncGenerator<Envelope> {
+    let token: string | undefined;
+    do {
+      const page: KubeList = await this.#o.client.getJson(
+        this.#path,
+        { limit: this.#o.pageSize, continue: token, labelSelector: this.#o.labelSelector },
+        signal,
+      );
+      const kind = this.#kind ?? page.kind?.replace(/List$/, "") ?? this.#o.ref.resource;
+      const observedAt = this.#o.now().toISOString();
+      for (const item of page.items) {
+        yield { ...buildEnvelope(this.#o.cluster, this.#o.ref, kind, "ADDED", item, observedAt), snapshot: true };
+      }
+      token = page.metadata.continue || undefined;
+    } while (token);
+  }
+
   /** Checks that the cluster serves the resource, and learns its kind. */
   async #discover(signal: AbortSignal): Promise<void> {
     const { ref } = this.#o;
