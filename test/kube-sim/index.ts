@@ -1,100 +1,95 @@
-import { once } from "node:events";
 import { type Server, createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { handle } from "./http-api.js";
+import { createHttpApi } from "./http-api.js";
 import { SimCluster } from "./sim-cluster.js";
 
+export type { KubeObject } from "./kube-object.js";
+export type { EventType } from "./history.js";
 export type { ResourceDef } from "./resources.js";
-export { SimCluster, StatusError, type KubeObject } from "./sim-cluster.js";
+export { SimCluster } from "./sim-cluster.js";
+export { StatusError } from "./status-error.js";
 
 export interface KubeSimOptions {
+  /** Default 0: a random free port. */
   port?: number;
+  /** Default 127.0.0.1. */
   host?: string;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
-  /** When non-empty, every request needs `Authorization: Bearer <one of them>`. */
+  /** When non-empty, every request needs `Authorization: Bearer <one of them>`, else 401. */
   tokens?: string[];
-  /** Watch events kept per virtual cluster for resuming; older resource versions get 410. */
+  /** Changes kept per virtual cluster for resuming (default 1000); older resourceVersions get 410 Expired. */
   historyLimit?: number;
+  /** BOOKMARK period of watches with allowWatchBookmarks=true (default 10 s). */
   bookmarkIntervalMs?: number;
+  /** Serve the built-in resources (ingresses, services, namespaces, …) in every cluster (default true). */
   defaultResources?: boolean;
 }
 
 /**
- * A Kubernetes API server simulator: list/watch protocol for any group/version/resource, many
- * virtual clusters per process (`/clusters/<name>/...`; "default" at the root).
+ * A Kubernetes API server simulator: the list/watch protocol for any group/version/resource, for
+ * many virtual clusters in one process. "default" is served at `url`, any other cluster at
+ * `${url}/clusters/<name>` once `cluster(name)` has created it.
  */
 export class KubeSim {
   readonly url: string;
   readonly port: number;
   readonly #server: Server;
-  readonly #clusterFor: (name: string) => SimCluster;
-  readonly #clusters: Map<string, SimCluster>;
+  readonly #options: KubeSimOptions;
+  readonly #clusters = new Map<string, SimCluster>();
 
-  private constructor(
-    server: Server,
-    url: string,
-    port: number,
-    clusters: Map<string, SimCluster>,
-    clusterFor: (name: string) => SimCluster,
-  ) {
+  private constructor(server: Server, url: string, options: KubeSimOptions) {
     this.#server = server;
     this.url = url;
-    this.port = port;
-    this.#clusters = clusters;
-    this.#clusterFor = clusterFor;
+    this.port = (server.address() as AddressInfo).port;
+    this.#options = options;
+    this.cluster("default");
   }
 
   static async start(options: KubeSimOptions = {}): Promise<KubeSim> {
-    const clusters = new Map<string, SimCluster>();
-    const watches = new Map<SimCluster, Set<() => void>>();
-    let base = "";
-    const clusterFor = (name: string) => {
-      let c = clusters.get(name);
-      if (!c) {
-        c = new SimCluster(
-          name,
-          name === "default" ? base : `${base}/clusters/${name}`,
-          options.historyLimit ?? 1000,
-          options.defaultResources ?? true,
-        );
-        const open = new Set<() => void>();
-        watches.set(c, open);
-        c.onCloseWatches = () => {
-          for (const end of [...open]) end();
-        };
-        clusters.set(name, c);
-      }
-      return c;
-    };
-    const api = {
+    let sim: KubeSim | undefined;
+    const listener = createHttpApi({
       tokens: options.tokens ?? [],
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
-      cluster: clusterFor,
-    };
-    const listener = (req: Parameters<typeof handle>[0], res: Parameters<typeof handle>[1]) =>
-      void handle(req, res, api, (c) => watches.get(c) as Set<() => void>);
-    const server = options.tls
-      ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
-      : createServer(listener);
+      findCluster: (name) => (sim ? sim.#clusters.get(name) : undefined),
+    });
+    const server = options.tls ? createHttpsServer({ ...options.tls }, listener) : createServer(listener);
+    // Clients keep connections between list and watch calls; do not make them reconnect.
     server.keepAliveTimeout = 60_000;
     const host = options.host ?? "127.0.0.1";
-    server.listen(options.port ?? 0, host);
-    await once(server, "listening");
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
     const { port } = server.address() as AddressInfo;
-    base = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
-    return new KubeSim(server, base, port, clusters, clusterFor);
+    const url = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    sim = new KubeSim(server, url, options);
+    return sim;
   }
 
-  /** A virtual cluster, created on first use; "default" is served at `url`. */
+  /** A virtual cluster, created on first use. */
   cluster(name = "default"): SimCluster {
-    return this.#clusterFor(name);
+    let c = this.#clusters.get(name);
+    if (!c) {
+      const url = name === "default" ? this.url : `${this.url}/clusters/${encodeURIComponent(name)}`;
+      c = new SimCluster(name, url, {
+        historyLimit: this.#options.historyLimit ?? 1000,
+        builtIns: this.#options.defaultResources ?? true,
+      });
+      this.#clusters.set(name, c);
+    }
+    return c;
   }
 
+  /** Ends every watch and connection, then closes the server. */
   async stop(): Promise<void> {
-    for (const c of this.#clusters.values()) c.closeWatches();
+    for (const c of this.#clusters.values()) c.closeWatches({ graceful: true });
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
-    await new Promise<void>((r) => this.#server.close(() => r()));
+    await closed;
   }
 }

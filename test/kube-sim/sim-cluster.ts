@@ -1,259 +1,246 @@
-import { randomUUID } from "node:crypto";
-import { type LabelSelector, matchesLabels } from "@mcic/core";
+import { randomBytes, randomUUID } from "node:crypto";
+import { type Change, type EventType, History } from "./history.js";
+import { type KubeObject, eventLine, keyOf, objectKey } from "./kube-object.js";
 import { BUILT_IN, type ResourceDef, apiVersionOf, resourceKey } from "./resources.js";
+import { type ObjectFilter, eventFor } from "./selectors.js";
+import { StatusError, expired, notFound } from "./status-error.js";
 
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid: string;
-    resourceVersion: string;
-    creationTimestamp: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
+/** An open watch stream, as the cluster sees it. */
+export interface Watcher {
+  filter: ObjectFilter;
+  /** Takes one serialized event line. */
+  send(line: string): void;
+  /** Ends the stream: cleanly (as a server-side timeout does) or by dropping the connection. */
+  close(graceful: boolean): void;
 }
 
-export type EventType = "ADDED" | "MODIFIED" | "DELETED";
-
-interface HistoryEntry {
-  rv: number;
-  key: string;
-  type: EventType;
-  object: KubeObject;
+export interface SimClusterOptions {
+  historyLimit: number;
+  builtIns: boolean;
 }
 
-/** What a watch asked for; the simulator calls `send` for every matching change. */
-export interface WatchSubscription {
-  namespace?: string;
-  selector: LabelSelector;
-  fieldName?: string;
-  send(type: EventType, object: KubeObject): void;
-}
-
-/** A Kubernetes API error with the Status object the real apiserver sends. */
-export class StatusError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
-  toStatus() {
-    return {
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: this.message,
-      reason: this.reason,
-      code: this.code,
-    };
-  }
-}
+const invalid = (message: string) => new StatusError(422, "Invalid", message);
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /**
- * One simulated cluster: objects per resource, a single resourceVersion counter (as etcd has),
- * a bounded history for resuming watches, and the live watch subscriptions.
+ * One simulated cluster: objects per resource, one resourceVersion counter for all of them (as
+ * etcd has), a bounded history for resuming watches and serving consistent pages, and the open
+ * watches indexed by resource so a write only visits the watches of its own resource.
  */
 export class SimCluster {
   readonly name: string;
   readonly url: string;
   readonly #defs = new Map<string, ResourceDef>();
-  readonly #objects = new Map<string, Map<string, KubeObject>>();
-  readonly #watches = new Map<string, Set<WatchSubscription>>();
-  readonly #history: HistoryEntry[] = [];
-  readonly #historyLimit: number;
+  readonly #stores = new Map<string, Map<string, KubeObject>>();
+  readonly #watchers = new Map<string, Set<Watcher>>();
+  readonly #history: History;
   #rv = 1;
-  /** Resource versions at or below this are gone from history: resuming from them is 410. */
-  #compactedRv = 0;
-  /** Called by the server to end open watch streams (closeWatches). */
-  onCloseWatches: (() => void) | undefined;
 
-  constructor(name: string, url: string, historyLimit: number, builtIns: boolean) {
+  constructor(name: string, url: string, options: SimClusterOptions) {
     this.name = name;
     this.url = url;
-    this.#historyLimit = historyLimit;
-    if (builtIns) for (const def of BUILT_IN) this.registerResource(def);
+    this.#history = new History(options.historyLimit);
+    if (options.builtIns) for (const def of BUILT_IN) this.registerResource(def);
   }
 
   get resourceVersion(): string {
     return String(this.#rv);
   }
+
+  /** Resuming a watch or a paged list from a resourceVersion below this is 410 Expired. */
   get compactedRv(): number {
-    return this.#compactedRv;
+    return this.#history.compactedRv;
   }
 
   registerResource(def: ResourceDef): void {
-    const key = resourceKey(def);
-    this.#defs.set(key, def);
-    if (!this.#objects.has(key)) this.#objects.set(key, new Map());
+    this.#defs.set(resourceKey(def), { ...def });
   }
 
   definitions(): ResourceDef[] {
     return [...this.#defs.values()];
   }
 
-  /** Finds a resource by "group/version/resource", "v1/resource", or an unambiguous plural. */
-  def(resource: string): ResourceDef {
+  lookup(group: string, version: string, resource: string): ResourceDef | undefined {
+    return this.#defs.get(resourceKey({ group, version, resource }));
+  }
+
+  /** "group/version/resource", "v1/resource" ("core/v1/..." too), or a plural that names one resource. */
+  resolve(resource: string): ResourceDef {
     const direct = this.#defs.get(resource.startsWith("core/") ? resource.slice(5) : resource);
     if (direct) return direct;
     const byPlural = [...this.#defs.values()].filter((d) => d.resource === resource);
     if (byPlural.length === 1 && byPlural[0]) return byPlural[0];
-    throw new StatusError(404, "NotFound", `the server could not find the requested resource (${resource})`);
-  }
-
-  #store(def: ResourceDef): Map<string, KubeObject> {
-    return this.#objects.get(resourceKey(def)) as Map<string, KubeObject>;
-  }
-
-  #objectKey(def: ResourceDef, namespace: string | undefined, name: string): string {
-    return def.namespaced ? `${namespace ?? ""}/${name}` : name;
-  }
-
-  #record(def: ResourceDef, type: EventType, object: KubeObject): void {
-    const key = resourceKey(def);
-    this.#history.push({ rv: Number(object.metadata.resourceVersion), key, type, object });
-    if (this.#history.length > this.#historyLimit) {
-      const dropped = this.#history.splice(0, this.#history.length - this.#historyLimit);
-      this.#compactedRv = dropped.at(-1)?.rv ?? this.#compactedRv;
-    }
-    for (const w of this.#watches.get(key) ?? []) if (matches(w, object)) w.send(type, object);
-  }
-
-  #normalize(def: ResourceDef, obj: Record<string, any>): KubeObject {
-    if (
-      !obj ||
-      typeof obj !== "object" ||
-      !obj.metadata ||
-      typeof obj.metadata.name !== "string" ||
-      !obj.metadata.name
-    ) {
-      throw new StatusError(422, "Invalid", "metadata.name: Required value");
-    }
-    if (def.namespaced && !obj.metadata.namespace)
-      throw new StatusError(422, "Invalid", "metadata.namespace: Required value");
-    const copy = structuredClone(obj) as KubeObject;
-    copy.apiVersion = apiVersionOf(def);
-    copy.kind = def.kind;
-    if (!def.namespaced) delete copy.metadata.namespace;
-    return copy;
+    throw notFound(resource);
   }
 
   create(resource: string, obj: object): KubeObject {
-    const def = this.def(resource);
-    const o = this.#normalize(def, obj as Record<string, any>);
-    const store = this.#store(def);
-    const key = this.#objectKey(def, o.metadata.namespace, o.metadata.name);
-    if (store.has(key))
+    const def = this.resolve(resource);
+    const o = this.#accept(def, obj, true);
+    const key = keyOf(o);
+    if (this.#store(def).has(key)) {
       throw new StatusError(409, "AlreadyExists", `${def.resource} "${o.metadata.name}" already exists`);
-    o.metadata.uid = randomUUID();
-    o.metadata.resourceVersion = String(++this.#rv);
-    o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    o.metadata.generation = 1;
-    store.set(key, o);
-    this.#record(def, "ADDED", o);
+    }
+    delete o.metadata.generateName;
+    Object.assign(o.metadata, {
+      uid: randomUUID(),
+      resourceVersion: String(++this.#rv),
+      creationTimestamp: now(),
+      generation: 1,
+    });
+    this.#commit(def, "ADDED", o, undefined);
     return structuredClone(o);
   }
 
+  /** Replaces an object; a stale metadata.resourceVersion in `obj` is a 409 Conflict. */
   update(resource: string, obj: object): KubeObject {
-    const def = this.def(resource);
-    const o = this.#normalize(def, obj as Record<string, any>);
-    const store = this.#store(def);
-    const key = this.#objectKey(def, o.metadata.namespace, o.metadata.name);
-    const current = store.get(key);
+    const def = this.resolve(resource);
+    const o = this.#accept(def, obj, false);
+    const current = this.#store(def).get(keyOf(o));
     if (!current) throw new StatusError(404, "NotFound", `${def.resource} "${o.metadata.name}" not found`);
-    const given = (obj as KubeObject).metadata.resourceVersion;
+    const given = o.metadata.resourceVersion;
     if (given && given !== current.metadata.resourceVersion) {
       throw new StatusError(
         409,
         "Conflict",
-        `Operation cannot be fulfilled on ${def.resource} "${o.metadata.name}": the object has been modified`,
+        `Operation cannot be fulfilled on ${def.resource} "${o.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
-    o.metadata.uid = current.metadata.uid;
-    o.metadata.creationTimestamp = current.metadata.creationTimestamp;
     const specChanged = JSON.stringify(o.spec) !== JSON.stringify(current.spec);
-    o.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
-    o.metadata.resourceVersion = String(++this.#rv);
-    store.set(key, o);
-    this.#record(def, "MODIFIED", o);
+    Object.assign(o.metadata, {
+      uid: current.metadata.uid,
+      creationTimestamp: current.metadata.creationTimestamp,
+      generation: (current.metadata.generation ?? 1) + (specChanged ? 1 : 0),
+      resourceVersion: String(++this.#rv),
+    });
+    this.#commit(def, "MODIFIED", o, current);
     return structuredClone(o);
   }
 
   delete(resource: string, namespace: string | undefined, name: string): KubeObject {
-    const def = this.def(resource);
-    const store = this.#store(def);
-    const key = this.#objectKey(def, namespace, name);
-    const current = store.get(key);
+    const def = this.resolve(resource);
+    const current = this.#store(def).get(objectKey(def.namespaced ? namespace : undefined, name));
     if (!current) throw new StatusError(404, "NotFound", `${def.resource} "${name}" not found`);
-    store.delete(key);
-    const gone = structuredClone(current);
-    gone.metadata.resourceVersion = String(++this.#rv);
-    this.#record(def, "DELETED", gone);
+    // The DELETED event carries the last state with the deletion's own resourceVersion.
+    const gone: KubeObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(++this.#rv) } };
+    this.#commit(def, "DELETED", gone, current);
     return structuredClone(gone);
   }
 
   get(resource: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    const def = this.def(resource);
-    const o = this.#store(def).get(this.#objectKey(def, namespace, name));
+    const def = this.resolve(resource);
+    const o = this.#stores.get(resourceKey(def))?.get(objectKey(def.namespaced ? namespace : undefined, name));
     return o ? structuredClone(o) : undefined;
   }
 
   list(resource: string, namespace?: string): KubeObject[] {
-    const def = this.def(resource);
-    return [...this.#store(def).values()]
+    return this.snapshot(this.resolve(resource))
       .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-      .sort(byNamespaceName)
       .map((o) => structuredClone(o));
   }
 
-  /** Objects for a list or an initial watch, sorted, without copying. */
-  select(def: ResourceDef, filter: Omit<WatchSubscription, "send">): KubeObject[] {
-    return [...this.#store(def).values()].filter((o) => matches(filter, o)).sort(byNamespaceName);
+  /**
+   * A resource's objects sorted by namespace/name, as they were at `rv` (now when undefined):
+   * later changes are undone from history, which is how every page of a list shows the same
+   * snapshot. 410 once history no longer reaches back that far. The objects are the stored
+   * ones: read them, never change them.
+   */
+  snapshot(def: ResourceDef, rv?: number): KubeObject[] {
+    const live = this.#stores.get(resourceKey(def)) ?? new Map<string, KubeObject>();
+    let state = live;
+    if (rv !== undefined && rv < this.#rv) {
+      const later = this.changesSince(def, rv);
+      if (!later) throw expired(`too old resource version: ${rv} (${this.compactedRv})`);
+      if (later.length > 0) state = new Map(live);
+      for (const c of later.reverse()) {
+        if (c.prev) state.set(keyOf(c.prev), c.prev);
+        else state.delete(keyOf(c.object));
+      }
+    }
+    return [...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
   }
 
-  /** History entries after `rv` for a resource; undefined when they are no longer kept (410). */
-  since(def: ResourceDef, rv: number): HistoryEntry[] | undefined {
-    if (rv < this.#compactedRv) return undefined;
+  /** This resource's changes after `rv`, oldest first; undefined when history no longer has them all. */
+  changesSince(def: ResourceDef, rv: number): Change[] | undefined {
     const key = resourceKey(def);
-    return this.#history.filter((h) => h.rv > rv && h.key === key);
+    return this.#history.since(rv)?.filter((c) => c.resource === key);
   }
 
-  subscribe(def: ResourceDef, sub: WatchSubscription): () => void {
+  /** Subscribes a watch to live changes of one resource; returns the unsubscribe function. */
+  watch(def: ResourceDef, watcher: Watcher): () => void {
     const key = resourceKey(def);
-    let set = this.#watches.get(key);
+    let set = this.#watchers.get(key);
     if (!set) {
       set = new Set();
-      this.#watches.set(key, set);
+      this.#watchers.set(key, set);
     }
-    set.add(sub);
-    return () => set.delete(sub);
+    set.add(watcher);
+    return () => {
+      set.delete(watcher);
+      if (set.size === 0 && this.#watchers.get(key) === set) this.#watchers.delete(key);
+    };
   }
 
+  /** Drops all watch history: resuming a watch or a paged list from an older resourceVersion gets 410. */
   compact(): void {
-    this.#history.length = 0;
-    this.#compactedRv = this.#rv;
+    this.#history.compact(this.#rv);
   }
 
-  closeWatches(): void {
-    this.onCloseWatches?.();
+  /**
+   * Ends every open watch stream of this cluster. By default the connection is dropped mid-stream
+   * (what a crashed apiserver or a broken network does); `graceful` ends the stream cleanly instead,
+   * as the apiserver does when a watch times out.
+   */
+  closeWatches(options: { graceful?: boolean } = {}): void {
+    for (const set of [...this.#watchers.values()]) for (const w of [...set]) w.close(options.graceful ?? false);
   }
-}
 
-export function matches(f: Omit<WatchSubscription, "send">, o: KubeObject): boolean {
-  if (f.namespace !== undefined && o.metadata.namespace !== f.namespace) return false;
-  if (f.fieldName !== undefined && o.metadata.name !== f.fieldName) return false;
-  return matchesLabels(f.selector, o.metadata.labels);
-}
+  #store(def: ResourceDef): Map<string, KubeObject> {
+    const key = resourceKey(def);
+    let store = this.#stores.get(key);
+    if (!store) {
+      store = new Map();
+      this.#stores.set(key, store);
+    }
+    return store;
+  }
 
-function byNamespaceName(a: KubeObject, b: KubeObject): number {
-  const ka = `${a.metadata.namespace ?? ""}/${a.metadata.name}`;
-  const kb = `${b.metadata.namespace ?? ""}/${b.metadata.name}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+  /** Validates a client's object and returns a private copy stamped with the resource's kind. */
+  #accept(def: ResourceDef, obj: object, creating: boolean): KubeObject {
+    const o = structuredClone(obj) as Partial<KubeObject>;
+    const meta = o?.metadata;
+    if (!meta || typeof meta !== "object") throw invalid("metadata: Required value");
+    if (creating && !meta.name && typeof meta.generateName === "string" && meta.generateName) {
+      meta.name = `${meta.generateName}${randomBytes(4).toString("hex").slice(0, 5)}`;
+    }
+    if (typeof meta.name !== "string" || !meta.name)
+      throw invalid("metadata.name: Required value: name or generateName is required");
+    if (def.namespaced && (typeof meta.namespace !== "string" || !meta.namespace)) {
+      throw invalid("metadata.namespace: Required value");
+    }
+    if (!def.namespaced) delete meta.namespace;
+    // The resource decides apiVersion and kind, whatever the client wrote; put first, as kubectl shows them.
+    const { apiVersion: _a, kind: _k, ...rest } = o;
+    return { apiVersion: apiVersionOf(def), kind: def.kind, ...rest } as KubeObject;
+  }
+
+  #commit(def: ResourceDef, type: EventType, object: KubeObject, prev: KubeObject | undefined): void {
+    const resource = resourceKey(def);
+    const store = this.#store(def);
+    if (type === "DELETED") store.delete(keyOf(object));
+    else store.set(keyOf(object), object);
+    const change: Change = { rv: this.#rv, resource, type, object, prev };
+    this.#history.push(change);
+    // Serialize each event once, however many watches see it (at most three shapes per change).
+    const lines = new Map<EventType, string>();
+    for (const w of this.#watchers.get(resource) ?? []) {
+      const event = eventFor(w.filter, change);
+      if (!event) continue;
+      let line = lines.get(event.type);
+      if (line === undefined) {
+        line = eventLine(event.type, event.object);
+        lines.set(event.type, line);
+      }
+      w.send(line);
+    }
+  }
 }

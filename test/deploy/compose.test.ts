@@ -1,0 +1,393 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
+import { type TestServer, freePort, startNats, startRedis, waitFor } from "@mcic/core/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { type ServiceProcess, newSecretKey, startService } from "../support/stack.js";
+
+// docker-compose.yml checked without a Docker engine: `docker-compose config` (Debian's
+// docker-compose, v1 syntax) must accept it, and its resolved form must have what SPEC's
+// "docker compose up" promises. The demo profile's inline scripts are run for real.
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const COMPOSE_FILE = join(ROOT, "docker-compose.yml");
+
+/** The variables of SPEC's configuration table. */
+const SPEC_VARS = [
+  "NATS_URL",
+  "REDIS_URL",
+  "MCIC_PREFIX",
+  "API_HOST",
+  "API_PORT",
+  "API_TOKENS",
+  "MCIC_SECRET_KEY",
+  "METRICS_PORT",
+  "WATCHER_ID",
+  "LEASE_TTL_MS",
+  "DISPATCH_CONCURRENCY",
+  "DISPATCH_TIMEOUT_MS",
+  "DISPATCH_RETRY_SCHEDULE",
+  "STREAM_REPLICAS",
+  "LOG_LEVEL",
+];
+const SERVICE_PORTS = { api: 8000, watcher: 9464, dispatcher: 9465 } as const;
+const MCIC_SERVICES = Object.keys(SERVICE_PORTS) as (keyof typeof SERVICE_PORTS)[];
+
+interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile?: string; target?: string; args?: Record<string, string> };
+  command?: string[] | string;
+  environment?: Record<string, string | null>;
+  ports?: unknown[];
+  container_name?: string;
+  volumes?: (string | { type?: string; source?: string; target: string })[];
+  healthcheck?: { test: string[] | string; interval?: string };
+  depends_on?: Record<string, { condition: string }> | string[];
+  profiles?: string[];
+  restart?: string;
+}
+
+function requireBinary(name: string, install: string): void {
+  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
+  if (found.status !== 0) {
+    throw new Error(`"${name}" is not on PATH; this test needs it. Install it: ${install} (.ci/run does when missing)`);
+  }
+}
+
+/** Runs docker-compose on the repo's file with only the given variables (no .env, no shell values). */
+function compose(args: string[], vars: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "mcic-compose-"));
+  try {
+    const envFile = join(dir, "env");
+    writeFileSync(
+      envFile,
+      Object.entries(vars)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(""),
+    );
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? dir };
+    return spawnSync("docker-compose", ["--env-file", envFile, "-f", COMPOSE_FILE, ...args], {
+      encoding: "utf8",
+      env,
+      cwd: ROOT,
+      timeout: 20_000,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const VARS = { API_TOKENS: "token-one,token-two", MCIC_SECRET_KEY: newSecretKey() };
+
+function commandOf(service: ComposeService): string[] {
+  if (!Array.isArray(service.command)) throw new Error("commands are written in exec (list) form");
+  return service.command;
+}
+
+/** The JavaScript of a `node -e <script>` command. */
+function nodeEvalScript(argv: string[]): string {
+  expect(argv.slice(0, 2)).toEqual(["node", "-e"]);
+  expect(argv).toHaveLength(3);
+  return argv[2] as string;
+}
+
+/** Whether a named volume of the file is mounted at `target` (short "src:dst[:mode]" or long syntax). */
+function mountsNamedVolume(service: ComposeService, target: string, volumes: Record<string, unknown>): boolean {
+  return (service.volumes ?? []).some((v) => {
+    const [source, dest] = typeof v === "string" ? v.split(":") : [v.source, v.target];
+    return dest === target && source !== undefined && source in volumes;
+  });
+}
+
+function healthTest(service: ComposeService): string[] {
+  const test = service.healthcheck?.test;
+  if (!Array.isArray(test)) throw new Error("healthcheck.test is written in exec (list) form");
+  return test;
+}
+
+describe("docker-compose.yml", () => {
+  let services: Record<string, ComposeService>;
+  let volumes: Record<string, unknown>;
+
+  beforeAll(() => {
+    requireBinary("docker-compose", "apt-get install docker-compose");
+    const quiet = compose(["config", "-q"], VARS);
+    if (quiet.status !== 0) throw new Error(`docker-compose config -q failed:\n${quiet.stderr}${quiet.error ?? ""}`);
+    const resolved = compose(["--profile", "demo", "config"], VARS);
+    if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
+    const doc = parse(resolved.stdout) as {
+      services: Record<string, ComposeService>;
+      volumes: Record<string, unknown>;
+    };
+    services = doc.services;
+    volumes = doc.volumes ?? {};
+  });
+
+  it("refuses to start without API_TOKENS and MCIC_SECRET_KEY, naming them", () => {
+    const noKey = compose(["config", "-q"], { API_TOKENS: "t" });
+    expect(noKey.status).not.toBe(0);
+    expect(noKey.stderr).toMatch(/set MCIC_SECRET_KEY in \.env/);
+    const noTokens = compose(["config", "-q"], { MCIC_SECRET_KEY: VARS.MCIC_SECRET_KEY });
+    expect(noTokens.status).not.toBe(0);
+    expect(noTokens.stderr).toMatch(/set API_TOKENS in \.env/);
+  });
+
+  it("runs NATS with JetStream on a named volume and Redis with AOF on a named volume", () => {
+    const nats = services.nats as ComposeService;
+    expect(nats.image).toMatch(/^nats:2\.10-alpine$/);
+    const natsArgs = commandOf(nats);
+    expect(natsArgs).toContain("-js");
+    const storeDir = natsArgs[natsArgs.indexOf("-sd") + 1];
+    expect(storeDir).toBeTruthy();
+    expect(mountsNamedVolume(nats, storeDir as string, volumes)).toBe(true);
+
+    const redis = services.redis as ComposeService;
+    expect(redis.image).toMatch(/^redis:7-alpine$/);
+    const redisArgs = commandOf(redis);
+    expect(redisArgs[redisArgs.indexOf("--appendonly") + 1]).toBe("yes");
+    expect(mountsNamedVolume(redis, "/data", volumes)).toBe(true);
+  });
+
+  it("builds each service from the shared Dockerfile with SERVICE set, publishes only the api", () => {
+    for (const name of MCIC_SERVICES) {
+      const svc = services[name] as ComposeService;
+      expect(svc.build?.dockerfile).toBe("Dockerfile");
+      expect(svc.build?.args?.SERVICE).toBe(name);
+      expect(existsSync(join(svc.build?.context ?? "", "Dockerfile"))).toBe(true);
+      expect(svc.image).toMatch(new RegExp(`^mcic/${name}:`));
+    }
+    expect(services.api?.ports).toEqual([expect.objectContaining({ published: 8000, target: 8000 })]);
+  });
+
+  it("lets workers scale: no container_name and no host port on watcher and dispatcher", () => {
+    for (const name of ["watcher", "dispatcher"]) {
+      const svc = services[name] as ComposeService;
+      expect(svc.container_name, name).toBeUndefined();
+      expect(svc.ports, name).toBeUndefined();
+    }
+    // No service pins a container name: `--scale` must work on any of them.
+    for (const [name, svc] of Object.entries(services)) expect(svc.container_name, name).toBeUndefined();
+  });
+
+  it("configures the services with SPEC's variable names and the right ports", () => {
+    for (const name of MCIC_SERVICES) {
+      const env = services[name]?.environment ?? {};
+      for (const key of Object.keys(env)) expect(SPEC_VARS, `${name}: ${key}`).toContain(key);
+      expect(env.NATS_URL).toBe("nats://nats:4222");
+      expect(env.REDIS_URL).toBe("redis://redis:6379");
+      expect(env.MCIC_SECRET_KEY).toBe(VARS.MCIC_SECRET_KEY);
+    }
+    expect(services.api?.environment?.API_TOKENS).toBe(VARS.API_TOKENS);
+    expect(services.api?.environment?.API_PORT).toBe("8000");
+    expect(services.watcher?.environment?.API_TOKENS).toBeUndefined();
+    expect(services.dispatcher?.environment?.API_TOKENS).toBeUndefined();
+    expect(services.watcher?.environment?.METRICS_PORT).toBe("9464");
+    expect(services.dispatcher?.environment?.METRICS_PORT).toBe("9465");
+    expect(services.dispatcher?.environment?.DISPATCH_RETRY_SCHEDULE).toBe("1s,5s,30s,2m,10m,30m,1h,2h,4h,8h");
+  });
+
+  it("has a health check on every long-running service and starts the services after healthy NATS and Redis", () => {
+    for (const [name, svc] of Object.entries(services)) {
+      if (name === "demo-register" || name === "demo-receiver") continue;
+      expect(healthTest(svc)[0], name).toBe("CMD");
+    }
+    for (const name of MCIC_SERVICES) {
+      const test = healthTest(services[name] as ComposeService);
+      const script = nodeEvalScript(test.slice(1));
+      expect(script).toContain(`http://127.0.0.1:${SERVICE_PORTS[name]}/healthz`);
+      expect(services[name]?.depends_on).toEqual({
+        nats: { condition: "service_healthy" },
+        redis: { condition: "service_healthy" },
+      });
+      expect(services[name]?.restart).toBe("unless-stopped");
+    }
+    expect(healthTest(services.nats as ComposeService).join(" ")).toContain("js-enabled-only=true");
+    expect(healthTest(services.redis as ComposeService)).toEqual(["CMD", "redis-cli", "ping"]);
+  });
+
+  it("every inline `node -e` script compiles", () => {
+    for (const [name, svc] of Object.entries(services)) {
+      const candidates = [svc.command, svc.healthcheck?.test].filter(Array.isArray) as string[][];
+      for (const argv of candidates) {
+        const at = argv.indexOf("-e");
+        if (argv[at - 1] !== "node" || at < 0) continue;
+        expect(() => new Script(argv[at + 1] as string, { filename: `${name}.js` }), name).not.toThrow();
+      }
+    }
+  });
+
+  it("puts the demo services behind the demo profile, built from the build stage", () => {
+    for (const name of ["kube-sim", "demo-receiver", "demo-register"]) {
+      const svc = services[name] as ComposeService;
+      expect(svc.profiles, name).toEqual(["demo"]);
+      expect(svc.build?.target, name).toBe("build");
+    }
+    for (const name of ["nats", "redis", ...MCIC_SERVICES]) expect(services[name]?.profiles, name).toBeUndefined();
+    expect(commandOf(services["kube-sim"] as ComposeService)).toEqual([
+      "node",
+      "test/dist/kube-sim/cli.js",
+      "--port",
+      "6443",
+      "--host",
+      "0.0.0.0",
+      "--token",
+      "demo-token",
+      "--seed",
+      "demo",
+      "--churn-ms",
+      "3000",
+    ]);
+  });
+
+  it(".env.example documents every variable the file reads", () => {
+    const example = readFileSync(join(ROOT, ".env.example"), "utf8");
+    const used = new Set([...readFileSync(COMPOSE_FILE, "utf8").matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]));
+    expect([...used]).toEqual(expect.arrayContaining(["API_TOKENS", "MCIC_SECRET_KEY"]));
+    for (const name of used) expect(example, name).toMatch(new RegExp(`^#? ?${name}=`, "m"));
+    expect(example).toMatch(/^API_TOKENS=$/m);
+    expect(example).toMatch(/^MCIC_SECRET_KEY=$/m);
+    expect(readFileSync(join(ROOT, ".gitignore"), "utf8")).toMatch(/^\.env$/m);
+  });
+
+  it("SPEC's configuration table has the variables these checks use", () => {
+    const spec = join(ROOT, "..", "shared", "SPEC.md");
+    if (!existsSync(spec)) return; // SPEC lives beside the repository; the list above is its copy.
+    const section = readFileSync(spec, "utf8").split("## Configuration")[1]?.split("\n## ")[0] ?? "";
+    const names = [...section.matchAll(/^\| ([A-Z_ /]+) \|/gm)].flatMap((m) => (m[1] as string).split(" / "));
+    expect(names.filter((n) => n !== "var").sort()).toEqual([...SPEC_VARS].sort());
+  });
+});
+
+describe("docker-compose.yml demo profile, its scripts run against a real api and watcher", () => {
+  let nats: TestServer;
+  let redis: TestServer;
+  const started: ServiceProcess[] = [];
+  let apiUrl: string;
+  const children: ChildProcess[] = [];
+  let services: Record<string, ComposeService>;
+
+  beforeAll(async () => {
+    requireBinary("docker-compose", "apt-get install docker-compose");
+    const kubeSimCli = join(ROOT, "test/dist/kube-sim/cli.js");
+    if (!existsSync(kubeSimCli)) throw new Error(`${kubeSimCli} is missing: build first (npx tsc -b; make test does)`);
+    const resolved = compose(["--profile", "demo", "config"], VARS);
+    if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
+    services = (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services;
+    [nats, redis] = await Promise.all([startNats(), startRedis()]);
+    const env = {
+      NATS_URL: nats.url,
+      REDIS_URL: redis.url,
+      MCIC_SECRET_KEY: newSecretKey(),
+      MCIC_PREFIX: "composedemo",
+      API_TOKENS: "demo-api-token",
+      API_HOST: "127.0.0.1",
+      API_PORT: "0",
+      METRICS_PORT: "0",
+    };
+    const api = startService("api", env);
+    const watcher = startService("watcher", env);
+    started.push(api, watcher);
+    const [listening] = await Promise.all([api.waitForLog("listening"), watcher.waitForLog("ready")]);
+    apiUrl = `http://127.0.0.1:${listening.port}`;
+  });
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await Promise.all(started.map((s) => s.kill("SIGTERM")));
+    await Promise.all([nats?.stop(), redis?.stop()]);
+  });
+
+  function run(argv: string[], env: Record<string, string>) {
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    children.push(child);
+    const output = { text: "" };
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output.text += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output.text += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    return { child, output, exited };
+  }
+
+  it("kube-sim, the receiver and the registration job work as compose runs them", async () => {
+    // kube-sim as compose runs it, on a free loopback port instead of 0.0.0.0:6443.
+    const simArgv = commandOf(services["kube-sim"] as ComposeService).map((arg, i, all) =>
+      all[i - 1] === "--port" ? "0" : all[i - 1] === "--host" ? "127.0.0.1" : arg,
+    );
+    const sim = run(simArgv, {});
+    const simUrl = await waitFor(
+      () => {
+        const url = /kube-sim listening on (\S+)/.exec(sim.output.text)?.[1];
+        if (url || sim.child.exitCode === null) return url;
+        throw new Error(`kube-sim exited with ${sim.child.exitCode}:\n${sim.output.text}`);
+      },
+      { timeoutMs: 10_000, message: "kube-sim to listen" },
+    );
+    const simHealth = healthTest(services["kube-sim"] as ComposeService)
+      .slice(1)
+      .map((arg) => arg.replace("http://127.0.0.1:6443", simUrl));
+    expect(await run(simHealth, {}).exited).toBe(0);
+
+    const port = await freePort();
+    const receiver = run(commandOf(services["demo-receiver"] as ComposeService), { PORT: String(port) });
+    await waitFor(() => receiver.output.text.includes("[demo-receiver] listening"), {
+      timeoutMs: 10_000,
+      message: "demo receiver to listen",
+    });
+
+    const register = run(commandOf(services["demo-register"] as ComposeService), {
+      API_URL: apiUrl,
+      API_TOKENS: "demo-api-token",
+      KUBE_SIM_URL: simUrl,
+      RECEIVER_URL: `http://127.0.0.1:${port}/events`,
+    });
+    expect(await register.exited, register.output.text).toBe(0);
+    expect(register.output.text).toMatch(/POST \/servers 201/);
+    expect(register.output.text).toMatch(/POST \/clusters 201/);
+
+    // The watcher follows the demo cluster registered by server URL and token...
+    await waitFor(
+      async () => {
+        const res = await fetch(`${apiUrl}/api/v1/clusters/demo`, {
+          headers: { authorization: "Bearer demo-api-token" },
+        });
+        const body = (await res.json()) as { status?: { resources?: { state: string }[] } };
+        const states = (body?.status?.resources ?? []).map((r) => r.state);
+        if (states.length > 0 && states.every((st) => st === "watching")) return true;
+        throw new Error(JSON.stringify(body?.status));
+      },
+      { timeoutMs: 15_000, intervalMs: 200, message: "the demo cluster to be watched" },
+    );
+    // ...and the receiver prints what a dispatcher posts to it.
+    const event = {
+      specversion: "1.0",
+      id: "demo/uid/1/ADDED",
+      source: "/clusters/demo",
+      type: "dev.mcic.ingresses.added",
+      subject: "shop/web",
+    };
+    const posted = await fetch(`http://127.0.0.1:${port}/events`, {
+      method: "POST",
+      headers: { "content-type": "application/cloudevents+json" },
+      body: JSON.stringify(event),
+    });
+    expect(posted.status).toBe(200);
+    await waitFor(
+      () => receiver.output.text.includes("[demo-receiver] dev.mcic.ingresses.added shop/web from /clusters/demo"),
+      {
+        timeoutMs: 5_000,
+        message: "the demo receiver to print the event",
+      },
+    );
+  });
+});

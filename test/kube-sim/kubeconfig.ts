@@ -1,0 +1,25 @@
+/**
+ * A kubeconfig with one cluster, user and context, all called `name`. Values are written as JSON
+ * strings, which YAML reads as double-quoted scalars, so no token or URL can break the document.
+ */
+export function kubeconfigFor(server: string, token: string | undefined, name: string): string {
+  const q = (s: string) => JSON.stringify(s);
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    `current-context: ${q(name)}`,
+    "clusters:",
+    `- name: ${q(name)}`,
+    "  cluster:",
+    `    server: ${q(server)}`,
+    "contexts:",
+    `- name: ${q(name)}`,
+    "  context:",
+    `    cluster: ${q(name)}`,
+    `    user: ${q(name)}`,
+    "users:",
+    `- name: ${q(name)}`,
+    token ? `  user:\n    token: ${q(token)}` : "  user: {}",
+    "",
+  ].join("\n");
+}
