@@ -1,96 +1,21 @@
-import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
-import { Registry, SecretBox, createLogger } from "@mcic/core";
-import { type TestServer, startRedis } from "@mcic/core/testing";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "./app.js";
-
-const KUBECONFIG = `
-apiVersion: v1
-kind: Config
-current-context: dev
-contexts:
-- name: dev
-  context: {cluster: c, user: u}
-clusters:
-- name: c
-  cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: ${Buffer.from("CA").toString("base64")}}
-users:
-- name: u
-  user: {token: sekret-kube-token}
-`;
+import { type Harness, KUBECONFIG, startHarness } from "./test-harness.js";
 
 describe("api over HTTP", () => {
-  let redisServer: TestServer;
-  let redis: Redis;
-  let base: string;
-  let close: () => void;
-  const logLines: string[] = [];
-  const TOKEN = "t0ken-for-tests";
+  let h: Harness;
 
   beforeAll(async () => {
-    redisServer = await startRedis();
-    redis = new Redis(redisServer.url);
-    const logger = createLogger({
-      name: "api",
-      level: "debug",
-      destination: new Writable({
-        write(chunk, _enc, cb) {
-          logLines.push(chunk.toString());
-          cb();
-        },
-      }),
-    });
-    const app = createApp({
-      registry: new Registry({ redis, prefix: "t" }),
-      box: new SecretBox(randomBytes(32)),
-      logger,
-      tokens: [TOKEN],
-      checkReady: async () => {
-        await redis.ping();
-      },
-    });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((r) => server.once("listening", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => server.close();
+    h = await startHarness();
   });
   afterAll(async () => {
-    close();
-    redis.disconnect();
-    await redisServer.stop();
+    await h.close();
   });
   beforeEach(async () => {
-    await redis.flushall();
+    await h.redis.flushall();
   });
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TOKEN}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      type: res.headers.get("content-type") ?? "",
-      body: text ? JSON.parse(text) : undefined,
-      headers: res.headers,
-    };
-  };
-  const snapshot = async () => {
-    const keys = (await redis.keys("*")).sort();
-    return Promise.all(keys.map(async (k) => [k, await redis.dump(k)]));
-  };
-
   it("creates, lists, gets, replaces and deletes a cluster without ever showing credentials", async () => {
-    const created = await call("POST", "/api/v1/clusters", {
+    const created = await h.call("POST", "/api/v1/clusters", {
       name: "east",
       kubeconfig: KUBECONFIG,
       resources: ["ingresses", "services"],
@@ -103,14 +28,14 @@ describe("api over HTTP", () => {
       source: "kubeconfig",
       credentials: "stored",
     });
-    const listed = await call("GET", "/api/v1/clusters");
+    const listed = await h.call("GET", "/api/v1/clusters");
     expect(listed.body.map((c: { name: string }) => c.name)).toEqual(["east"]);
-    const got = await call("GET", "/api/v1/clusters/east");
+    const got = await h.call("GET", "/api/v1/clusters/east");
     expect(got.body.status.resources).toEqual([
       { resource: "networking.k8s.io/v1/ingresses", state: "pending" },
       { resource: "v1/services", state: "pending" },
     ]);
-    const replaced = await call("PUT", "/api/v1/clusters/east", {
+    const replaced = await h.call("PUT", "/api/v1/clusters/east", {
       name: "east",
       server: "https://k.example:6443",
       token: "other-token",
@@ -118,123 +43,109 @@ describe("api over HTTP", () => {
     expect(replaced.status).toBe(200);
     expect(replaced.body.source).toBe("server");
     expect(replaced.body.createdAt).toBe(created.body.createdAt);
+    expect(JSON.stringify(await h.redis.get("t:{cluster:east}:spec"))).not.toContain("other-token");
 
-    const everything = JSON.stringify([created, listed, got, replaced].map((r) => r.body)) + logLines.join("");
-    expect(everything).not.toContain("sekret-kube-token");
-    expect(everything).not.toContain("other-token");
-    expect(JSON.stringify(await redis.get("t:{cluster:east}:spec"))).not.toContain("other-token");
-
-    expect((await call("DELETE", "/api/v1/clusters/east")).status).toBe(204);
-    expect((await call("GET", "/api/v1/clusters/east")).status).toBe(404);
-    expect(await redis.keys("*")).toEqual([]);
+    expect((await h.call("DELETE", "/api/v1/clusters/east")).status).toBe(204);
+    expect((await h.call("GET", "/api/v1/clusters/east")).status).toBe(404);
+    expect(await h.redis.keys("*")).toEqual([]);
   });
 
   it("answers 409 for a duplicate cluster and 404 for unknown names", async () => {
     const body = { name: "dup", server: "https://k:6443" };
-    expect((await call("POST", "/api/v1/clusters", body)).status).toBe(201);
-    const again = await call("POST", "/api/v1/clusters", body);
+    expect((await h.call("POST", "/api/v1/clusters", body)).status).toBe(201);
+    const again = await h.call("POST", "/api/v1/clusters", body);
     expect(again.status).toBe(409);
     expect(again.type).toContain("application/problem+json");
-    expect((await call("DELETE", "/api/v1/clusters/nope")).status).toBe(404);
-    expect((await call("PUT", "/api/v1/clusters/nope", { name: "nope", server: "https://k" })).status).toBe(404);
+    expect((await h.call("DELETE", "/api/v1/clusters/nope")).status).toBe(404);
+    expect((await h.call("PUT", "/api/v1/clusters/nope", { name: "nope", server: "https://k" })).status).toBe(404);
   });
 
   it("shows a generated server secret once, and keeps it on update", async () => {
-    const created = await call("POST", "/api/v1/servers", {
+    const created = await h.call("POST", "/api/v1/servers", {
       name: "lb",
       url: "http://lb.local/hook",
       headers: { "X-Api-Key": "hdr-secret" },
     });
     expect(created.status).toBe(201);
+    expect(created.headers.get("location")).toBe("/api/v1/servers/lb");
     expect(created.body.secret).toMatch(/^whsec_/);
     expect(created.body.headers).toEqual({ "X-Api-Key": "[redacted]" });
-    const got = await call("GET", "/api/v1/servers/lb");
+    const got = await h.call("GET", "/api/v1/servers/lb");
     expect(got.body.secret).toBeUndefined();
     expect(got.body.status).toEqual({ state: "active", deadLetters: 0 });
-    const sealedBefore = JSON.parse((await redis.get("t:{server:lb}:spec")) as string).secret;
-    const updated = await call("PUT", "/api/v1/servers/lb", { name: "lb", url: "http://lb2.local/hook" });
+    const sealedBefore = JSON.parse((await h.redis.get("t:{server:lb}:spec")) as string).secret;
+    const updated = await h.call("PUT", "/api/v1/servers/lb", { name: "lb", url: "http://lb2.local/hook" });
     expect(updated.status).toBe(200);
     expect(updated.body.secret).toBeUndefined();
-    expect(JSON.parse((await redis.get("t:{server:lb}:spec")) as string).secret).toBe(sealedBefore);
-    expect(JSON.stringify([got.body, updated.body]) + logLines.join("")).not.toContain("hdr-secret");
+    expect(JSON.parse((await h.redis.get("t:{server:lb}:spec")) as string).secret).toBe(sealedBefore);
   });
 
-  it.each([
-    ["malformed JSON", "POST", "/api/v1/clusters", "{nope", 400, "(body)"],
-    ["missing credentials", "POST", "/api/v1/clusters", { name: "a" }, 400, "kubeconfig"],
-    [
-      "both forms",
-      "POST",
-      "/api/v1/clusters",
-      { name: "a", kubeconfig: KUBECONFIG, server: "https://x" },
-      400,
-      "server",
-    ],
-    ["bad name", "POST", "/api/v1/clusters", { name: "Bad_Name", server: "https://x" }, 400, "name"],
-    ["unknown field", "POST", "/api/v1/clusters", { name: "a", server: "https://x", colour: "red" }, 400, "colour"],
-    ["bad server URL", "POST", "/api/v1/clusters", { name: "a", server: "ftp://x" }, 400, "server"],
-    [
-      "exec plugin",
-      "POST",
-      "/api/v1/clusters",
-      { name: "a", kubeconfig: KUBECONFIG.replace("{token: sekret-kube-token}", "{exec: {command: rm}}") },
-      400,
-      "kubeconfig",
-    ],
-    [
-      "unknown context",
-      "POST",
-      "/api/v1/clusters",
-      { name: "a", kubeconfig: KUBECONFIG, context: "nope" },
-      400,
-      "context",
-    ],
-    [
-      "bad resource",
-      "POST",
-      "/api/v1/clusters",
-      { name: "a", server: "https://x", resources: ["Widgets!"] },
-      400,
-      "resources.0",
-    ],
-    ["bad server url", "POST", "/api/v1/servers", { name: "s", url: "javascript:alert(1)" }, 400, "url"],
-    ["bad secret", "POST", "/api/v1/servers", { name: "s", url: "http://x", secret: "hunter2" }, 400, "secret"],
-    [
-      "bad event type",
-      "POST",
-      "/api/v1/servers",
-      { name: "s", url: "http://x", filters: { eventTypes: ["CREATED"] } },
-      400,
-      "filters.eventTypes.0",
-    ],
-    ["name mismatch on PUT", "PUT", "/api/v1/servers/s", { name: "t", url: "http://x" }, 400, "name"],
-  ])(
-    "rejects %s with a problem naming the field and stores nothing",
-    async (_label, method, path, body, status, field) => {
-      if (method === "PUT") await call("POST", "/api/v1/servers", { name: "s", url: "http://x" });
-      const before = await snapshot();
-      const res = await call(method, path, body);
-      expect(res.status).toBe(status);
-      expect(res.type).toContain("application/problem+json");
-      expect(res.body).toMatchObject({
-        status,
-        title: expect.any(String),
-        type: expect.stringMatching(/^urn:mcic:problem:/),
-      });
-      expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
-      expect(await snapshot()).toEqual(before);
-    },
-  );
+  it("shows the status the dispatchers write, and re-enables a server disabled by a 410 on PUT", async () => {
+    await h.call("POST", "/api/v1/servers", { name: "gone", url: "http://gone.local/" });
+    await h.redis.hset("t:{server:gone}:status", {
+      disabledReason: "answered 410 Gone",
+      lastSuccessAt: "2026-01-01T00:00:00.000Z",
+      lastFailureAt: "2026-01-02T00:00:00.000Z",
+      deadLetters: "3",
+      pending: "2",
+    });
+    const got = await h.call("GET", "/api/v1/servers/gone");
+    expect(got.body.status).toEqual({
+      state: "disabled",
+      reason: "answered 410 Gone",
+      lastSuccessAt: "2026-01-01T00:00:00.000Z",
+      lastFailureAt: "2026-01-02T00:00:00.000Z",
+      deadLetters: 3,
+      pending: 2,
+    });
+    const notices: string[] = [];
+    const sub = h.redis.duplicate();
+    await sub.subscribe("t:changed");
+    sub.on("message", (_c, m) => notices.push(m));
+    expect((await h.call("PUT", "/api/v1/servers/gone", { name: "gone", url: "http://back.local/" })).status).toBe(200);
+    expect(await h.redis.hget("t:{server:gone}:status", "disabledReason")).toBeNull();
+    expect(await h.redis.hget("t:{server:gone}:status", "deadLetters")).toBe("3");
+    expect((await h.call("GET", "/api/v1/servers/gone")).body.status.state).toBe("active");
+    await expect.poll(() => notices).toEqual([JSON.stringify({ kind: "server", name: "gone", op: "updated" })]);
+    sub.disconnect();
 
-  it("answers 415 for non-JSON bodies, 413 past 1 MiB, and 401 without a valid token", async () => {
-    expect((await call("POST", "/api/v1/clusters", "name=a", { "content-type": "text/plain" })).status).toBe(415);
-    const huge = JSON.stringify({ name: "a", server: "https://x", labelSelector: "x".repeat(1024 * 1024) });
-    expect((await call("POST", "/api/v1/clusters", huge)).status).toBe(413);
-    const unauth = await call("GET", "/api/v1/clusters", undefined, { authorization: "Bearer wrong" });
-    expect(unauth.status).toBe(401);
-    expect(unauth.type).toContain("application/problem+json");
-    const health = await fetch(`${base}/healthz`);
-    expect(health.status).toBe(200);
-    expect(await redis.keys("*")).toEqual([]);
+    // enabled: false is a disabled state of its own, with its reason.
+    await h.call("PUT", "/api/v1/servers/gone", { name: "gone", url: "http://back.local/", enabled: false });
+    expect((await h.call("GET", "/api/v1/servers/gone")).body.status).toMatchObject({
+      state: "disabled",
+      reason: "disabled by configuration",
+    });
+  });
+
+  it("answers unknown routes 404 and wrong methods 405 as problem+json", async () => {
+    const missing = await h.call("GET", "/api/v1/nothing");
+    expect(missing.status).toBe(404);
+    expect(missing.type).toContain("application/problem+json");
+    expect(missing.body).toMatchObject({ type: "urn:mcic:problem:route_not_found", status: 404, title: "Not Found" });
+    const wrong = await h.call("PATCH", "/api/v1/clusters");
+    expect(wrong.status).toBe(405);
+    expect(wrong.type).toContain("application/problem+json");
+    expect(wrong.headers.get("allow")).toContain("POST");
+    expect(wrong.body).toMatchObject({ type: "urn:mcic:problem:method_not_allowed", status: 405 });
+    expect(wrong.body.detail).toContain("GET");
+  });
+
+  it("serves health without a token, and metrics only with one, labelled by route pattern", async () => {
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${h.base}/metrics`)).status).toBe(401);
+    await h.call("GET", "/api/v1/servers/some-name");
+    await h.call("GET", "/api/v1/servers/other-name");
+    await h.call("GET", "/no/such/route");
+    const metrics = await h.call("GET", "/metrics");
+    expect(metrics.status).toBe(200);
+    expect(metrics.type).toContain("text/plain");
+    expect(metrics.text).toMatch(
+      /mcic_api_requests_total\{route="\/api\/v1\/servers\/:name",method="GET",status="404",service="api"\} 2/,
+    );
+    expect(metrics.text).toMatch(/mcic_api_requests_total\{route="unmatched",method="GET",status="404"/);
+    expect(metrics.text).toMatch(/mcic_api_requests_total\{route="\/metrics",method="GET",status="401"/);
+    expect(metrics.text).toMatch(/mcic_api_request_duration_seconds_count\{[^}]*route="\/healthz",method="GET"\} 1/);
+    expect(metrics.text).not.toContain("some-name");
   });
 });

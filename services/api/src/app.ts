@@ -1,11 +1,26 @@
-import type { Logger, Registry, SecretBox } from "@mcic/core";
-import { Router } from "@koa/router";
-import Koa from "koa";
+import {
+  type Logger,
+  type MetricsRegistry,
+  type NatsConnection,
+  type Registry,
+  type SecretBox,
+  type WebhookSender,
+  createMetricsRegistry,
+} from "@mcic/core";
+import { jetstream } from "@nats-io/jetstream";
+import Koa, { type Context } from "koa";
 import { bearerAuth } from "./auth.js";
+import { httpMetrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
+import type { RouteDeps } from "./route-deps.js";
+import { ApiRoutes } from "./routing.js";
 import { mountClusterRoutes } from "./routes/clusters.js";
+import { mountDocRoutes } from "./routes/docs.js";
 import { mountHealthRoutes } from "./routes/health.js";
+import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
+import { mountServerOpsRoutes } from "./routes/server-ops.js";
 import { mountServerRoutes } from "./routes/servers.js";
+import { requestSnapshot } from "./snapshots.js";
 
 export interface AppDeps {
   registry: Registry;
@@ -13,23 +28,102 @@ export interface AppDeps {
   logger: Logger;
   tokens: string[];
   checkReady: () => Promise<void>;
+  /** MCIC_PREFIX: NATS subjects of snapshot requests and replays. */
+  prefix: string;
+  /** Core requests (resync) and JetStream publishes (replay); the deliveries stream must exist. */
+  nats: NatsConnection;
+  /** Sends POST /servers/{name}/test. */
+  sender: WebhookSender;
+  metrics?: MetricsRegistry;
+  /** How long a resync collects watcher replies (default 500 ms). */
+  snapshotWaitMs?: number;
   now?: () => Date;
 }
 
-/** The whole HTTP API as a Koa app, with every dependency injected (tests run it over HTTP). */
-export function createApp(deps: AppDeps): Koa {
-  const app = new Koa();
-  const router = new Router();
-  const now = deps.now ?? (() => new Date());
-  mountHealthRoutes(router, deps);
-  mountClusterRoutes(router, { registry: deps.registry, box: deps.box, now });
-  mountServerRoutes(router, { registry: deps.registry, box: deps.box, now });
+export interface Api {
+  app: Koa;
+  routes: ApiRoutes;
+  /** Resolves when snapshot requests started in the background have finished. */
+  settled(): Promise<void>;
+}
 
+/** The whole HTTP API, every dependency injected (tests run it over HTTP). */
+export function createApi(deps: AppDeps): Api {
+  const app = new Koa();
+  const routes = new ApiRoutes();
+  const metrics = deps.metrics ?? createMetricsRegistry("api");
+  const background = new Set<Promise<void>>();
+  const routeDeps: RouteDeps = {
+    registry: deps.registry,
+    box: deps.box,
+    logger: deps.logger,
+    now: deps.now ?? (() => new Date()),
+    prefix: deps.prefix,
+    nats: deps.nats,
+    js: jetstream(deps.nats),
+    sender: deps.sender,
+    snapshotWaitMs: deps.snapshotWaitMs ?? 500,
+    snapshotInBackground: (server) => {
+      const work = requestSnapshot(deps.nats, {
+        prefix: deps.prefix,
+        server,
+        waitMs: deps.snapshotWaitMs ?? 500,
+        logger: deps.logger,
+      }).then(
+        ({ requestId, replies }) =>
+          deps.logger.info(
+            { server, requestId, clusters: replies.flatMap((r) => r.clusters) },
+            "snapshot requested for a new server",
+          ),
+        (err: unknown) =>
+          deps.logger.warn({ server, err: (err as Error).message }, "snapshot request for a new server failed"),
+      );
+      background.add(work);
+      void work.finally(() => background.delete(work));
+    },
+  };
+
+  mountHealthRoutes(routes, { checkReady: deps.checkReady, metrics });
+  mountDocRoutes(routes);
+  mountClusterRoutes(routes, routeDeps);
+  mountServerRoutes(routes, routeDeps);
+  mountServerOpsRoutes(routes, routeDeps);
+  mountSeedCompatRoutes(routes, routeDeps);
+
+  /** The route pattern a request is for (path match only, so 401s and 405s are labelled too). */
+  const routeOf = (ctx: Context): string | undefined => {
+    const layer = routes.router.match(ctx.path, ctx.method).path.find((l) => l.methods.length > 0);
+    return typeof layer?.path === "string" ? layer.path : undefined;
+  };
+  const isOpen = (ctx: Context): boolean => {
+    const route = routeOf(ctx);
+    return route !== undefined && routes.openPaths.has(route);
+  };
+
+  app.use(httpMetrics(metrics, routeOf));
+  app.use(accessLog(deps.logger));
   app.use(problemMiddleware(deps.logger));
-  app.use(bearerAuth(deps.tokens));
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(bearerAuth(deps.tokens, isOpen));
+  app.use(routes.router.routes());
+  app.use(routes.router.allowedMethods());
   // Koa's default handler would print errors to stderr; ours are already logged by problemMiddleware.
   app.silent = true;
-  return app;
+  return { app, routes, settled: async () => void (await Promise.all(background)) };
+}
+
+/** createApi's Koa app alone. */
+export function createApp(deps: AppDeps): Koa {
+  return createApi(deps).app;
+}
+
+/** One debug line per request: method, path (never the query or headers), status, duration. */
+function accessLog(logger: Logger) {
+  return async (ctx: Context, next: Koa.Next) => {
+    const started = performance.now();
+    await next();
+    logger.debug(
+      { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+      "request",
+    );
+  };
 }

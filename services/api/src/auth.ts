@@ -2,18 +2,17 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, Next } from "koa";
 import { sendProblem } from "./problem.js";
 
-const OPEN_PATHS = new Set(["/healthz", "/readyz"]);
-
 const digest = (text: string) => createHash("sha256").update(text).digest();
 
 /**
  * Bearer-token check. Tokens are compared as SHA-256 digests with timingSafeEqual, so neither the
- * token's content nor its length leaks through timing.
+ * token's content nor its length leaks through timing. `isOpen` says which requests need none
+ * (health checks, the OpenAPI document and Swagger UI).
  */
-export function bearerAuth(tokens: string[]) {
+export function bearerAuth(tokens: string[], isOpen: (ctx: Context) => boolean) {
   const digests = tokens.map(digest);
   return async (ctx: Context, next: Next) => {
-    if (digests.length === 0 || OPEN_PATHS.has(ctx.path)) return next();
+    if (digests.length === 0 || isOpen(ctx)) return next();
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.get("authorization"));
     const given = match ? digest(match[1] as string) : undefined;
     let ok = false;

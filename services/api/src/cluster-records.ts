@@ -8,20 +8,7 @@ import {
   ValidationError,
   parseKubeconfig,
 } from "@mcic/core";
-
-/** What the API shows of a cluster: everything but its credentials. */
-export interface ClusterView {
-  name: string;
-  resources: string[];
-  namespaces?: string[];
-  labelSelector?: string;
-  source: "kubeconfig" | "server";
-  context?: string;
-  credentials: "stored";
-  createdAt: string;
-  updatedAt: string;
-  status?: { resources: ResourceStatus[] };
-}
+import type { ClusterView } from "./schemas.js";
 
 function connectionOf(input: ClusterInput): Connection {
   if (input.kubeconfig !== undefined) {

@@ -5,6 +5,8 @@ const apiEnvSchema = baseEnvSchema
   .extend({
     API_HOST: z.string().min(1).optional(),
     API_PORT: envSchemas.port.default(8000),
+    /** Timeout of the ping sent by POST /servers/{name}/test: the dispatcher's per-attempt timeout. */
+    DISPATCH_TIMEOUT_MS: envSchemas.positiveInt.default(10_000),
     API_TOKENS: z
       .string()
       .optional()

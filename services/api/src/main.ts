@@ -3,14 +3,16 @@ import type { AddressInfo } from "node:net";
 import {
   Registry,
   SecretBox,
+  WebhookSender,
   connectNats,
   connectRedis,
   createLogger,
+  ensureDeliveriesStream,
   exitOnStartupError,
   redactConfig,
   stopOnSignals,
 } from "@mcic/core";
-import { createApp } from "./app.js";
+import { createApi } from "./app.js";
 import { loadApiConfig } from "./config.js";
 
 async function main() {
@@ -24,18 +26,24 @@ async function main() {
   const redis = connectRedis(config.REDIS_URL, "mcic-api");
   redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
   const nats = await connectNats(config.NATS_URL, "mcic-api");
-  const app = createApp({
+  // Replays are published to the per-server delivery queue: make sure it exists.
+  await ensureDeliveriesStream(nats, { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS });
+  const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
+  const api = createApi({
     registry: new Registry({ redis, prefix: config.MCIC_PREFIX }),
     box: new SecretBox(config.MCIC_SECRET_KEY),
     logger,
     tokens: config.API_TOKENS,
+    prefix: config.MCIC_PREFIX,
+    nats,
+    sender,
     checkReady: async () => {
       await redis.ping();
       await nats.flush();
     },
   });
 
-  const server = app.listen(config.API_PORT, config.API_HOST);
+  const server = api.app.listen(config.API_PORT, config.API_HOST);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   logger.info({ url: `http://${config.API_HOST}:${port}`, port }, "listening");
@@ -45,6 +53,8 @@ async function main() {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await api.settled();
+    await sender.close();
     await nats.drain();
     await redis.quit();
   });

@@ -1,36 +1,12 @@
 import {
   type SecretBox,
-  type ServerFilters,
   type ServerInput,
   type StoredServer,
+  type WebhookTarget,
   generateWebhookSecret,
+  webhookKey,
 } from "@mcic/core";
-
-export interface ServerView {
-  name: string;
-  url: string;
-  filters: ServerFilters;
-  /** Header names only: values often carry credentials. */
-  headers: Record<string, "[redacted]">;
-  includeSecretData: boolean;
-  snapshot: boolean;
-  enabled: boolean;
-  retry: StoredServer["retry"];
-  createdAt: string;
-  updatedAt: string;
-  /** Only in the response that created the secret: it is never shown again. */
-  secret?: string;
-  status?: ServerStatusView;
-}
-
-export interface ServerStatusView {
-  state: "active" | "disabled";
-  reason?: string;
-  lastSuccessAt?: string;
-  lastFailureAt?: string;
-  pending?: number;
-  deadLetters: number;
-}
+import type { ServerStatusView, ServerView } from "./schemas.js";
 
 /**
  * Validated input → stored record. On replace without a new secret the previous sealed secret is
@@ -86,4 +62,13 @@ export function toServerView(s: StoredServer, box: SecretBox, status?: Record<st
     view.status = st;
   }
   return view;
+}
+
+/** What the WebhookSender needs to deliver to a stored server (secret and headers opened). */
+export function webhookTarget(s: StoredServer, box: SecretBox): WebhookTarget {
+  return {
+    url: s.url,
+    key: webhookKey(box.open(s.secret)),
+    headers: JSON.parse(box.open(s.headers)) as Record<string, string>,
+  };
 }

@@ -1,65 +1,110 @@
-import {
-  ClusterInputSchema,
-  NotFoundError,
-  type Registry,
-  type SecretBox,
-  ValidationError,
-  dnsLabel,
-} from "@mcic/core";
-import type { Router } from "@koa/router";
-import { readBody } from "../body.js";
+import { NotFoundError, ValidationError } from "@mcic/core";
 import { toClusterView, toStoredCluster } from "../cluster-records.js";
+import type { RouteDeps } from "../route-deps.js";
+import type { ApiRoutes } from "../routing.js";
+import { CLUSTER_EXAMPLES, ClusterBody, ClusterViewSchema, NameParams } from "../schemas.js";
 
-export interface ClusterRouteDeps {
-  registry: Registry;
-  box: SecretBox;
-  now: () => Date;
-}
-
-/** Checks a path name before it is used as a Redis key: a 404 must never touch odd keys. */
-export function pathName(name: string | undefined, what: string): string {
-  if (name === undefined || !dnsLabel.safeParse(name).success) throw new NotFoundError(what, name ?? "");
-  return name;
-}
-
-export function mountClusterRoutes(router: Router, deps: ClusterRouteDeps): void {
+export function mountClusterRoutes(routes: ApiRoutes, deps: Pick<RouteDeps, "registry" | "box" | "now">): void {
   const { registry, box, now } = deps;
+  const params = NameParams("cluster");
+  const tag = "clusters";
 
-  router.get("/api/v1/clusters", async (ctx) => {
-    ctx.body = (await registry.listClusters()).map((c) => toClusterView(c));
+  routes.add({
+    method: "get",
+    path: "/api/v1/clusters",
+    operationId: "listClusters",
+    summary: "List clusters",
+    tag,
+    responses: { 200: { description: "every registered cluster, by name", schema: ClusterViewSchema.array() } },
+    handler: async (ctx) => {
+      ctx.body = (await registry.listClusters()).map((c) => toClusterView(c));
+    },
   });
 
-  router.post("/api/v1/clusters", async (ctx) => {
-    const input = await readBody(ctx, ClusterInputSchema);
-    const stored = toStoredCluster(input, box, now());
-    await registry.createCluster(stored);
-    ctx.status = 201;
-    ctx.set("Location", `/api/v1/clusters/${stored.name}`);
-    ctx.body = toClusterView(stored);
+  routes.add({
+    method: "post",
+    path: "/api/v1/clusters",
+    operationId: "createCluster",
+    summary: "Register a cluster",
+    description: "The kubeconfig or connection is checked and its credentials sealed before anything is stored.",
+    tag,
+    body: ClusterBody,
+    examples: CLUSTER_EXAMPLES,
+    responses: {
+      201: {
+        description: "registered; watchers pick it up within a second",
+        schema: ClusterViewSchema,
+        headers: { Location: { description: "URL of the new cluster", schema: { type: "string" } } },
+      },
+      409: { description: "a cluster of that name exists" },
+    },
+    handler: async (ctx, { body }) => {
+      const stored = toStoredCluster(body, box, now());
+      await registry.createCluster(stored);
+      ctx.status = 201;
+      ctx.set("Location", `/api/v1/clusters/${stored.name}`);
+      ctx.body = toClusterView(stored);
+    },
   });
 
-  router.get("/api/v1/clusters/:name", async (ctx) => {
-    const name = pathName(ctx.params.name, "cluster");
-    const stored = await registry.getCluster(name);
-    if (!stored) throw new NotFoundError("cluster", name);
-    ctx.body = toClusterView(stored, await registry.clusterStatus(name));
+  routes.add({
+    method: "get",
+    path: "/api/v1/clusters/{name}",
+    operationId: "getCluster",
+    summary: "Get a cluster and the watch state of each resource",
+    tag,
+    params,
+    what: "cluster",
+    responses: { 200: { description: "the cluster, with `status.resources[]`", schema: ClusterViewSchema } },
+    handler: async (ctx, { params }) => {
+      const stored = await registry.getCluster(params.name);
+      if (!stored) throw new NotFoundError("cluster", params.name);
+      ctx.body = toClusterView(stored, await registry.clusterStatus(params.name));
+    },
   });
 
-  router.put("/api/v1/clusters/:name", async (ctx) => {
-    const name = pathName(ctx.params.name, "cluster");
-    const input = await readBody(ctx, ClusterInputSchema);
-    if (input.name !== name) {
-      throw new ValidationError("name in body differs from the path", [{ path: "name", message: `must be "${name}"` }]);
-    }
-    const previous = await registry.getCluster(name);
-    if (!previous) throw new NotFoundError("cluster", name);
-    const stored = toStoredCluster(input, box, now(), previous.createdAt);
-    await registry.replaceCluster(stored);
-    ctx.body = toClusterView(stored);
+  routes.add({
+    method: "put",
+    path: "/api/v1/clusters/{name}",
+    operationId: "replaceCluster",
+    summary: "Replace a cluster's registration",
+    description: "The body is a whole registration, as for POST; `name` must equal the path.",
+    tag,
+    params,
+    what: "cluster",
+    body: ClusterBody,
+    examples: CLUSTER_EXAMPLES,
+    responses: { 200: { description: "replaced", schema: ClusterViewSchema } },
+    handler: async (ctx, { params, body }) => {
+      requireSameName(body.name, params.name);
+      const previous = await registry.getCluster(params.name);
+      if (!previous) throw new NotFoundError("cluster", params.name);
+      const stored = toStoredCluster(body, box, now(), previous.createdAt);
+      await registry.replaceCluster(stored);
+      ctx.body = toClusterView(stored);
+    },
   });
 
-  router.delete("/api/v1/clusters/:name", async (ctx) => {
-    await registry.deleteCluster(pathName(ctx.params.name, "cluster"));
-    ctx.status = 204;
+  routes.add({
+    method: "delete",
+    path: "/api/v1/clusters/{name}",
+    operationId: "deleteCluster",
+    summary: "Stop watching a cluster and forget it",
+    tag,
+    params,
+    what: "cluster",
+    responses: { 204: { description: "deleted" } },
+    handler: async (ctx, { params }) => {
+      await registry.deleteCluster(params.name);
+      ctx.status = 204;
+    },
   });
+}
+
+export function requireSameName(bodyName: string, pathName: string): void {
+  if (bodyName !== pathName) {
+    throw new ValidationError("name in body differs from the path", [
+      { path: "name", message: `must be "${pathName}"` },
+    ]);
+  }
 }

@@ -1,54 +1,113 @@
-import { NotFoundError, type Registry, type SecretBox, ServerInputSchema, ValidationError } from "@mcic/core";
-import type { Router } from "@koa/router";
-import { readBody } from "../body.js";
+import { NotFoundError } from "@mcic/core";
+import type { RouteDeps } from "../route-deps.js";
+import type { ApiRoutes } from "../routing.js";
+import { NameParams, SERVER_EXAMPLES, ServerBody, ServerViewSchema } from "../schemas.js";
 import { toServerView, toStoredServer } from "../server-records.js";
-import { pathName } from "./clusters.js";
+import { replaceServerAndEnable } from "../server-store.js";
+import { requireSameName } from "./clusters.js";
 
-export interface ServerRouteDeps {
-  registry: Registry;
-  box: SecretBox;
-  now: () => Date;
-}
-
-export function mountServerRoutes(router: Router, deps: ServerRouteDeps): void {
+export function mountServerRoutes(
+  routes: ApiRoutes,
+  deps: Pick<RouteDeps, "registry" | "box" | "now" | "snapshotInBackground">,
+): void {
   const { registry, box, now } = deps;
+  const params = NameParams("server");
+  const tag = "servers";
 
-  router.get("/api/v1/servers", async (ctx) => {
-    ctx.body = (await registry.listServers()).map((s) => toServerView(s, box));
+  routes.add({
+    method: "get",
+    path: "/api/v1/servers",
+    operationId: "listServers",
+    summary: "List servers",
+    tag,
+    responses: { 200: { description: "every registered server, by name", schema: ServerViewSchema.array() } },
+    handler: async (ctx) => {
+      ctx.body = (await registry.listServers()).map((s) => toServerView(s, box));
+    },
   });
 
-  router.post("/api/v1/servers", async (ctx) => {
-    const input = await readBody(ctx, ServerInputSchema);
-    const { stored, secret } = toStoredServer(input, box, now());
-    await registry.createServer(stored);
-    ctx.status = 201;
-    ctx.set("Location", `/api/v1/servers/${stored.name}`);
-    ctx.body = { ...toServerView(stored, box), ...(secret ? { secret } : {}) };
+  routes.add({
+    method: "post",
+    path: "/api/v1/servers",
+    operationId: "createServer",
+    summary: "Register a server",
+    description:
+      "With `snapshot: true` (the default) and `enabled: true`, watchers are then asked to deliver the current " +
+      "state of every matching object to it (as ADDED events with `snapshot: true`).",
+    tag,
+    body: ServerBody,
+    examples: SERVER_EXAMPLES,
+    responses: {
+      201: {
+        description: "registered; a generated `secret` is shown here and never again",
+        schema: ServerViewSchema,
+        headers: { Location: { description: "URL of the new server", schema: { type: "string" } } },
+      },
+      409: { description: "a server of that name exists" },
+    },
+    handler: async (ctx, { body }) => {
+      const { stored, secret } = toStoredServer(body, box, now());
+      await registry.createServer(stored);
+      ctx.status = 201;
+      ctx.set("Location", `/api/v1/servers/${stored.name}`);
+      ctx.body = { ...toServerView(stored, box), ...(secret ? { secret } : {}) };
+      if (stored.snapshot && stored.enabled) deps.snapshotInBackground(stored.name);
+    },
   });
 
-  router.get("/api/v1/servers/:name", async (ctx) => {
-    const name = pathName(ctx.params.name, "server");
-    const stored = await registry.getServer(name);
-    if (!stored) throw new NotFoundError("server", name);
-    const status = await registry.redis.hgetall(registry.keys.serverStatus(name));
-    ctx.body = toServerView(stored, box, status);
+  routes.add({
+    method: "get",
+    path: "/api/v1/servers/{name}",
+    operationId: "getServer",
+    summary: "Get a server and its delivery status",
+    tag,
+    params,
+    what: "server",
+    responses: { 200: { description: "the server, with `status`", schema: ServerViewSchema } },
+    handler: async (ctx, { params }) => {
+      const stored = await registry.getServer(params.name);
+      if (!stored) throw new NotFoundError("server", params.name);
+      const status = await registry.redis.hgetall(registry.keys.serverStatus(params.name));
+      ctx.body = toServerView(stored, box, status);
+    },
   });
 
-  router.put("/api/v1/servers/:name", async (ctx) => {
-    const name = pathName(ctx.params.name, "server");
-    const input = await readBody(ctx, ServerInputSchema);
-    if (input.name !== name) {
-      throw new ValidationError("name in body differs from the path", [{ path: "name", message: `must be "${name}"` }]);
-    }
-    const previous = await registry.getServer(name);
-    if (!previous) throw new NotFoundError("server", name);
-    const { stored } = toStoredServer(input, box, now(), previous);
-    await registry.replaceServer(stored);
-    ctx.body = toServerView(stored, box);
+  routes.add({
+    method: "put",
+    path: "/api/v1/servers/{name}",
+    operationId: "replaceServer",
+    summary: "Replace a server's registration",
+    description:
+      "The body is a whole registration, as for POST; `name` must equal the path. Without `secret` the current " +
+      "secret is kept. A server disabled by an HTTP 410 answer is enabled again.",
+    tag,
+    params,
+    what: "server",
+    body: ServerBody,
+    examples: SERVER_EXAMPLES,
+    responses: { 200: { description: "replaced", schema: ServerViewSchema } },
+    handler: async (ctx, { params, body }) => {
+      requireSameName(body.name, params.name);
+      const previous = await registry.getServer(params.name);
+      if (!previous) throw new NotFoundError("server", params.name);
+      const { stored } = toStoredServer(body, box, now(), previous);
+      await replaceServerAndEnable(registry, stored);
+      ctx.body = toServerView(stored, box);
+    },
   });
 
-  router.delete("/api/v1/servers/:name", async (ctx) => {
-    await registry.deleteServer(pathName(ctx.params.name, "server"));
-    ctx.status = 204;
+  routes.add({
+    method: "delete",
+    path: "/api/v1/servers/{name}",
+    operationId: "deleteServer",
+    summary: "Forget a server, its delivery log and dead letters",
+    tag,
+    params,
+    what: "server",
+    responses: { 204: { description: "deleted" } },
+    handler: async (ctx, { params }) => {
+      await registry.deleteServer(params.name);
+      ctx.status = 204;
+    },
   });
 }

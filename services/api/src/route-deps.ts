@@ -1,0 +1,18 @@
+import type { Logger, NatsConnection, Registry, SecretBox, WebhookSender } from "@mcic/core";
+import type { JetStreamClient } from "@nats-io/jetstream";
+
+/** What the routes use; createApp builds it from AppDeps. */
+export interface RouteDeps {
+  registry: Registry;
+  box: SecretBox;
+  logger: Logger;
+  now: () => Date;
+  prefix: string;
+  nats: NatsConnection;
+  js: JetStreamClient;
+  sender: WebhookSender;
+  /** How long POST /servers/{name}/resync collects watcher replies. */
+  snapshotWaitMs: number;
+  /** Starts a snapshot for a just-registered server without waiting for it (failures are logged). */
+  snapshotInBackground: (server: string) => void;
+}

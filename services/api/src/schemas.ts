@@ -1,0 +1,364 @@
+import {
+  ClusterInputSchema,
+  DELIVERY_OUTCOMES,
+  DeadLetterSchema,
+  DeliveryRecordSchema,
+  EVENT_TYPES,
+  ResourceStatusSchema,
+  ServerFiltersSchema,
+  ServerInputSchema,
+  dnsLabel,
+} from "@mcic/core";
+import { z } from "zod";
+
+/**
+ * Every schema the API validates with and documents. Request bodies are the core schemas
+ * themselves (`.meta()` only attaches an OpenAPI name and description to a clone: validation is
+ * unchanged), so what /openapi.json describes is what the routes accept. Response schemas are the
+ * source of the view types the routes return.
+ */
+
+// ---- shared pieces ----------------------------------------------------------------------------
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().meta({ description: "stable URN per error kind", example: "urn:mcic:problem:validation_failed" }),
+    title: z.string().meta({ example: "Bad Request" }),
+    status: z.number().int().meta({ example: 400 }),
+    detail: z.string().meta({ example: "request body is invalid" }),
+    errors: z
+      .array(
+        z.object({
+          path: z.string().meta({ description: 'dotted field path, "(body)" for the body as a whole' }),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .meta({ description: "one entry per offending field" }),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details (`application/problem+json`)." });
+export type Problem = z.infer<typeof ProblemSchema>;
+
+const isoTime = z.string().meta({ description: "ISO 8601 time", example: "2026-11-26T12:00:00.000Z" });
+
+export const NameParams = (what: "cluster" | "server") =>
+  z.object({
+    name: dnsLabel.meta({
+      description: `${what} name (DNS-1123 label)`,
+      example: what === "cluster" ? "prod" : "lb-1",
+    }),
+  });
+
+// ---- clusters ---------------------------------------------------------------------------------
+
+export const ClusterBody = ClusterInputSchema.meta({
+  id: "ClusterInput",
+  description:
+    "A cluster to watch. Give exactly one of `kubeconfig` (YAML text; `context` picks a context other than " +
+    "the current one; token, client certificate and CA data must be embedded; exec and auth-provider plugins " +
+    "are refused) or `server` (http(s) URL of the API server, with `token`, `caData` (base64 PEM) and " +
+    "`insecureSkipTLSVerify`). `resources` are plural names (`ingresses`, `services`, ...) or " +
+    "`group/version/resource` for any API including CRDs; stored in canonical `group/version/resource` form. " +
+    "`namespaces` limits the watch (default all). Unknown fields are refused.",
+});
+
+export const CLUSTER_EXAMPLES = {
+  kubeconfig: {
+    summary: "from a kubeconfig",
+    value: {
+      name: "prod",
+      kubeconfig:
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\ncontexts:\n- name: prod\n  context: {cluster: prod, user: mcic}\n" +
+        "clusters:\n- name: prod\n  cluster: {server: 'https://10.0.0.5:6443', certificate-authority-data: Q0EK}\n" +
+        "users:\n- name: mcic\n  user: {token: 'service-account-token'}\n",
+      resources: ["ingresses", "services"],
+    },
+  },
+  server: {
+    summary: "by API server URL and token",
+    value: {
+      name: "lab",
+      server: "https://10.0.0.5:6443",
+      token: "service-account-token",
+      caData: "Q0EK",
+      namespaces: ["shop", "blog"],
+      labelSelector: "app in (web,api)",
+    },
+  },
+};
+
+export const ClusterViewSchema = z
+  .object({
+    name: z.string().meta({ example: "prod" }),
+    resources: z.array(z.string()).meta({ example: ["networking.k8s.io/v1/ingresses"] }),
+    namespaces: z.array(z.string()).optional(),
+    labelSelector: z.string().optional(),
+    source: z.enum(["kubeconfig", "server"]).meta({ description: "which input form registered it" }),
+    context: z.string().optional(),
+    credentials: z.literal("stored").meta({ description: "credentials are never shown" }),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    status: z
+      .object({ resources: z.array(ResourceStatusSchema.meta({ id: "ResourceStatus" })) })
+      .optional()
+      .meta({ description: "only on GET /clusters/{name}: the watch state of each resource" }),
+  })
+  .meta({ id: "Cluster" });
+export type ClusterView = z.infer<typeof ClusterViewSchema>;
+
+// ---- servers ----------------------------------------------------------------------------------
+
+export const ServerBody = ServerInputSchema.meta({
+  id: "ServerInput",
+  description:
+    "A server that receives events. `url` must be http(s). An empty or absent `filters` means every event; " +
+    "each filter given must match. `headers` are sent with every delivery (their values are never shown). " +
+    '`secret` ("whsec_" + base64 of 24 to 64 bytes) signs deliveries as Standard Webhooks; generated when absent ' +
+    "and then returned once, in the create response; kept on PUT when absent. `snapshot: true` delivers the " +
+    "current state of every matching object at registration. Unknown fields are refused.",
+});
+
+export const SERVER_EXAMPLES = {
+  minimal: { summary: "everything, generated secret", value: { name: "lb-1", url: "http://10.0.0.9:8080/events" } },
+  filtered: {
+    summary: "ingress changes of one namespace, with a header",
+    value: {
+      name: "lb-2",
+      url: "https://lb.example.com/hooks/mcic",
+      filters: {
+        clusters: ["prod"],
+        resources: ["ingresses"],
+        namespaces: ["shop"],
+        eventTypes: ["ADDED", "MODIFIED", "DELETED"],
+        labelSelector: "app=web",
+      },
+      headers: { "X-Api-Key": "receiver-api-key" },
+      secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      snapshot: true,
+      retry: { maxAttempts: 20, maxAgeSeconds: 86400 },
+    },
+  },
+};
+
+export const ServerStatusSchema = z
+  .object({
+    state: z.enum(["active", "disabled"]),
+    reason: z.string().optional().meta({ description: "why it is disabled (configuration, or HTTP 410)" }),
+    lastSuccessAt: isoTime.optional(),
+    lastFailureAt: isoTime.optional(),
+    pending: z.number().int().optional().meta({ description: "deliveries waiting in the durable queue" }),
+    deadLetters: z.number().int(),
+  })
+  .meta({ id: "ServerStatus" });
+export type ServerStatusView = z.infer<typeof ServerStatusSchema>;
+
+export const ServerViewSchema = z
+  .object({
+    name: z.string().meta({ example: "lb-1" }),
+    url: z.string().meta({ example: "http://10.0.0.9:8080/events" }),
+    filters: ServerFiltersSchema,
+    headers: z
+      .record(z.string(), z.literal("[redacted]"))
+      .meta({ description: "header names only", example: { "X-Api-Key": "[redacted]" } }),
+    includeSecretData: z.boolean(),
+    snapshot: z.boolean(),
+    enabled: z.boolean(),
+    retry: z.object({ maxAttempts: z.number().int().optional(), maxAgeSeconds: z.number().int().optional() }),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    secret: z
+      .string()
+      .optional()
+      .meta({ description: "only in the response that generated it: keep it to verify signatures" }),
+    status: ServerStatusSchema.optional().meta({ description: "only on GET /servers/{name}" }),
+  })
+  .meta({ id: "Server" });
+export type ServerView = z.infer<typeof ServerViewSchema>;
+
+// ---- deliveries, dead letters, replay, test, resync ----------------------------------------------
+
+export const DeliveriesQuery = z.strictObject({
+  outcome: z
+    .enum(DELIVERY_OUTCOMES)
+    .optional()
+    .meta({ description: "only attempts with this outcome", example: "dead-lettered" }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).meta({ description: "at most this many, newest first" }),
+});
+
+export const DeadLettersQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100)
+    .meta({ description: "at most this many, newest first (the total is in X-Total-Count)" }),
+});
+
+export const DeliveryRecordView = DeliveryRecordSchema.meta({
+  id: "DeliveryRecord",
+  description: "One delivery attempt. `status` is the HTTP status, 0 when no answer came.",
+});
+export const DeadLetterView = DeadLetterSchema.meta({
+  id: "DeadLetter",
+  description: "An event that could not be delivered; `envelope` is the event as published on NATS.",
+});
+
+export const ReplayBody = z
+  .strictObject({
+    ids: z
+      .array(z.string().min(1).max(512))
+      .max(10_000)
+      .optional()
+      .meta({ description: "dead-letter ids (the `id` field); absent or empty = all" }),
+  })
+  .meta({ id: "ReplayInput", description: "Which dead letters to replay. The body itself may be omitted: all." });
+export const REPLAY_EXAMPLES = {
+  all: { summary: "every dead letter", value: {} },
+  some: { summary: "chosen dead letters", value: { ids: ["01JDV3F6Q2", "01JDV3F9ZK"] } },
+};
+export const ReplayResultSchema = z
+  .object({ replayed: z.number().int().meta({ description: "dead letters queued for delivery again" }) })
+  .meta({ id: "ReplayResult" });
+
+export const TestResultSchema = z
+  .object({
+    ok: z.boolean().meta({ description: "the server answered 2xx" }),
+    status: z.number().int().meta({ description: "HTTP status, 0 when no answer came" }),
+    durationMs: z.number(),
+    error: z.string().optional(),
+  })
+  .meta({ id: "TestResult", description: "Result of one signed `dev.mcic.ping` CloudEvent sent just now." });
+
+export const ResyncResultSchema = z
+  .object({
+    requestId: z.string().meta({ example: "0b6f3c5e-4d1a-4a43-9a59-8f3c1f0e2b7d" }),
+    clusters: z.array(z.string()).meta({ description: "clusters whose watchers are snapshotting for this server" }),
+    unowned: z
+      .array(z.string())
+      .meta({ description: "registered clusters the server's filter allows that no watcher answered for" }),
+  })
+  .meta({ id: "ResyncResult" });
+
+/** Bodies of routes that take none, or an empty object. */
+export const EmptyBody = z.strictObject({}).meta({ id: "Empty" });
+
+// ---- seed compatibility ---------------------------------------------------------------------
+
+/** WatchEvents words of the prototype, and what each becomes. */
+export const SEED_EVENT_WORDS = {
+  ADD: "ADDED",
+  ADDED: "ADDED",
+  UPDATE: "MODIFIED",
+  MODIFIED: "MODIFIED",
+  DELETE: "DELETED",
+  DELETED: "DELETED",
+} as const satisfies Record<string, (typeof EVENT_TYPES)[number]>;
+const seedEventWords = Object.keys(SEED_EVENT_WORDS) as [keyof typeof SEED_EVENT_WORDS, ...string[]];
+
+const httpUrl = ServerInputSchema.shape.url;
+/** Longest "-<i>" suffix a seed server name needs, so `<ClusterName>-<i>` stays a DNS label. */
+export const SEED_MAX_SERVERS = 100;
+
+export const SeedBody = z
+  .strictObject({
+    ClusterName: dnsLabel.meta({ description: "the cluster's name", example: "prod" }),
+    KubeURL: httpUrl.meta({ description: "API server URL", example: "https://10.0.0.5:6443" }),
+    KubeServAcctToken: z.string().min(1).optional().meta({ description: "service account bearer token" }),
+    Namespaces: z
+      .union([z.string().max(64 * 1024), z.array(dnsLabel).max(1000)], {
+        // Element errors of a list keep their own path and message; anything else gets this one.
+        error: (issue) =>
+          issue.code === "invalid_union" ? "must be a list of namespaces, or one comma-separated string" : undefined,
+      })
+      .optional()
+      .meta({ description: 'namespaces to watch: a list, or one comma-separated string; "" or absent = all' }),
+    ServerURL: z
+      .array(httpUrl)
+      .min(1)
+      .max(SEED_MAX_SERVERS)
+      .meta({ description: "one server `<ClusterName>-<i>` is registered per URL (i from 0)" }),
+    WatchEvents: z
+      .array(z.enum(seedEventWords))
+      .max(6)
+      .optional()
+      .meta({ description: "ADD|ADDED, UPDATE|MODIFIED, DELETE|DELETED; absent or empty = all" }),
+  })
+  .superRefine((body, ctx) => {
+    if (typeof body.Namespaces === "string") {
+      namespaceList(body.Namespaces).forEach((ns, i) => {
+        if (!dnsLabel.safeParse(ns).success) {
+          ctx.addIssue({ code: "custom", path: ["Namespaces", i], message: `"${ns}" is not a DNS-1123 label` });
+        }
+      });
+    }
+    const longest = `${body.ClusterName}-${body.ServerURL.length - 1}`;
+    if (longest.length > 63) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["ClusterName"],
+        message: `too long: server names "<ClusterName>-<i>" such as "${longest}" must stay within 63 characters`,
+      });
+    }
+  })
+  .meta({
+    id: "SeedController",
+    description:
+      "The Go prototype's registration: one cluster (API server URL and token, ingresses) plus one server per " +
+      "ServerURL, named `<ClusterName>-<i>`, filtered to that cluster and the WatchEvents. See docs/seed-compat.md.",
+  });
+export type SeedInput = z.output<typeof SeedBody>;
+
+export function namespaceList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value;
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export const SEED_EXAMPLES = {
+  prototype: {
+    summary: "a cluster and two servers",
+    value: {
+      ClusterName: "cluster-a",
+      KubeURL: "https://10.0.0.5:6443",
+      KubeServAcctToken: "service-account-token",
+      Namespaces: ["default", "shop"],
+      ServerURL: ["http://22.22.22.22/events", "http://127.0.0.1:9000/"],
+      WatchEvents: ["ADD", "UPDATE", "DELETE"],
+    },
+  },
+};
+
+export const SeedQuery = z.strictObject({
+  ClusterName: dnsLabel.optional().meta({ description: "one cluster's mapping" }),
+});
+export const SeedDeleteBody = z
+  .strictObject({ ClusterName: dnsLabel.optional().meta({ example: "cluster-a" }) })
+  .meta({ id: "SeedDelete", description: "The cluster whose mapping to remove (or give ?ClusterName=)." });
+
+export const SeedViewSchema = z
+  .object({
+    ClusterName: z.string(),
+    KubeURL: z.string(),
+    Namespaces: z.array(z.string()),
+    ServerURL: z.array(z.string()),
+    WatchEvents: z.array(z.enum(EVENT_TYPES)),
+    Servers: z
+      .array(
+        z.object({
+          name: z.string(),
+          url: z.string(),
+          secret: z.string().optional().meta({ description: "only when this response generated it" }),
+        }),
+      )
+      .meta({ description: "the servers registered for the mapping" }),
+  })
+  .meta({ id: "SeedMapping", description: "A cluster and its `<ClusterName>-<i>` servers, in the prototype's words." });
+export type SeedView = z.infer<typeof SeedViewSchema>;
+
+// ---- operations -------------------------------------------------------------------------------
+
+export const HealthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
