@@ -1,3 +1,4 @@
+import type { PublishResult } from "./event-publisher.js";
 import {
   ConnectionSchema,
   type Connection,
@@ -22,7 +23,7 @@ export interface SupervisorOptions {
   subscriber: Redis;
   box: SecretBox;
   leases: LeaseTable;
-  publish: (e: Envelope) => Promise<void>;
+  publish: (e: Envelope) => Promise<PublishResult>;
   logger: Logger;
   /** How often leases are renewed and ownership rechecked; a third of the lease TTL. */
   tickMs: number;

@@ -1,3 +1,4 @@
+import type { PublishResult } from "./event-publisher.js";
 import {
   type Connection,
   type Envelope,
@@ -18,7 +19,7 @@ export interface ClusterWatchOptions {
   connection: Connection;
   registry: Registry;
   watcherId: string;
-  publish: (e: Envelope) => Promise<void>;
+  publish: (e: Envelope) => Promise<PublishResult>;
   logger: Logger;
   statusIntervalMs?: number;
   metrics?: WatcherMetrics;

@@ -119,17 +119,12 @@ export class KubeClient {
     if (res.statusCode < 200 || res.statusCode >= 300) throw await failure(res, path);
     // setEncoding keeps multi-byte characters split across chunks intact.
     res.body.setEncoding("utf8");
-    let buffered = "";
+    let partial = "";
     try {
       for await (const chunk of res.body) {
-        buffered += chunk as string;
-        let nl = buffered.indexOf("\n");
-        while (nl >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line) yield JSON.parse(line) as WatchEvent;
-          nl = buffered.indexOf("\n");
-        }
+        const lines = (partial + (chunk as string)).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) if (line.trim()) yield JSON.parse(line) as WatchEvent;
       }
     } finally {
       res.body.destroy();

@@ -3,6 +3,7 @@ import { backoffDelay, sleep } from "./backoff.js";
 import { buildEnvelope } from "./envelope-builder.js";
 import { KubeApiError, type KubeClient, type KubeList, type KubeObject } from "./kube-client.js";
 import { LeaseLostError, type ScopeStore } from "./resume-store.js";
+import type { PublishResult } from "./event-publisher.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
 
 interface ApiResourceList {
@@ -37,7 +38,7 @@ export interface ResourceWatchOptions {
   namespace?: string;
   labelSelector?: string;
   /** Resolves once the event is stored in JetStream; a rejection restarts from the last stored. */
-  publish: (e: Envelope) => Promise<void>;
+  publish: (e: Envelope) => Promise<PublishResult>;
   /** Where the watch resumes after a restart; in memory only when absent. */
   store?: ScopeStore;
   onProgress: (p: WatchProgress) => void;
@@ -51,6 +52,8 @@ export interface ResourceWatchOptions {
 }
 
 class Expired extends Error {}
+
+const SAVE_COALESCE_MS = 25;
 
 /**
  * List then watch one (cluster, resource, namespace), publishing every change once. On a gap
@@ -300,11 +303,13 @@ export class ResourceWatch {
     stored.catch(() => undefined);
     this.#inFlight++;
     this.#acks = this.#acks.then(async () => {
-      await stored;
+      const result = await stored;
       this.#inFlight--;
       const m = this.#o.metrics;
       if (m) {
-        m.published.inc({ cluster: this.#o.cluster, resource: this.#o.ref.resource, type });
+        const labels = { cluster: this.#o.cluster, resource: this.#o.ref.resource, type };
+        if (result?.duplicate) m.duplicates.inc(labels);
+        else m.published.inc(labels);
         m.lag.observe((performance.now() - started) / 1000);
       }
       if (type === "DELETED") {
@@ -342,13 +347,18 @@ export class ResourceWatch {
   #scheduleSave(): void {
     if (!this.#o.store || this.#saveQueued) return;
     this.#saveQueued = true;
-    queueMicrotask(() => {
+    const run = () => {
       this.#saveQueued = false;
       this.#save().catch((err: unknown) => {
         if (err instanceof LeaseLostError) this.#abort.abort();
         this.#o.logger.warn({ err: (err as Error).message }, "saving resume state failed");
       });
-    });
+    };
+    // The first resume point is saved at once: without one, a restart could only relist and
+    // call everything new. Later saves gather a few milliseconds of changes: losing those to a
+    // crash only means republishing them, and JetStream drops the duplicates by message id.
+    if (this.#savedRv === undefined) queueMicrotask(run);
+    else setTimeout(run, SAVE_COALESCE_MS);
   }
 
   async #save(): Promise<void> {

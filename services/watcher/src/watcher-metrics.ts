@@ -9,6 +9,12 @@ export function createWatcherMetrics(registry: MetricsRegistry) {
       labelNames: ["cluster", "resource", "type"],
       registers: [registry],
     }),
+    duplicates: new Counter({
+      name: "mcic_watcher_events_duplicate_total",
+      help: "Changes JetStream already had (republished after a restart or by another replica); not stored again",
+      labelNames: ["cluster", "resource", "type"],
+      registers: [registry],
+    }),
     watchRestarts: new Counter({
       name: "mcic_watcher_watch_restarts_total",
       help: "Watch streams that failed and were restarted after back-off",
