@@ -1,10 +1,22 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@mcic/core/testing";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The repository root: the nearest folder up from here with services/ (works from src and dist). */
+function findRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, "services", "api", "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no mcic checkout above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
+
+const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 
 export type ServiceName = "api" | "watcher" | "dispatcher";
 

@@ -1,0 +1,16 @@
+import { readFileSync } from "node:fs";
+
+const CLOCK_TICKS = 100;
+
+/** RSS (bytes) and total CPU time (seconds) of a process, from /proc. Linux only. */
+export function processStats(pid: number): { rss: number; cpuSeconds: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may contain spaces) start past the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const statm = readFileSync(`/proc/${pid}/statm`, "utf8").split(" ");
+  return { rss: Number(statm[1]) * 4096, cpuSeconds: (utime + stime) / CLOCK_TICKS };
+}
+
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;

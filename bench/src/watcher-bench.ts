@@ -1,0 +1,145 @@
+// One watcher against many simulated clusters: RSS, CPU and events/s, against raw JetStream
+// publishing of the same envelopes measured in the same run. `npm run bench:watcher -w @mcic/bench`
+// (CLUSTERS=1000 RESOURCES=4 OBJECTS=5 CHANGES=20000 by default).
+import { randomBytes } from "node:crypto";
+import { type Envelope, Registry, SecretBox, ensureEventsStream, eventSubject, eventsStreamName } from "@mcic/core";
+import { startNats, startRedis, waitFor } from "@mcic/core/testing";
+import { KubeSim } from "@mcic/test/kube-sim";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import { startService } from "@mcic/test/support";
+import { mb, processStats } from "./process-stats.js";
+
+const CLUSTERS = Number(process.env.CLUSTERS ?? 1000);
+const OBJECTS = Number(process.env.OBJECTS ?? 5);
+const CHANGES = Number(process.env.CHANGES ?? 20_000);
+const RESOURCES = ["networking.k8s.io/v1/ingresses", "v1/services", "v1/configmaps", "v1/secrets"].slice(
+  0,
+  Number(process.env.RESOURCES ?? 4),
+);
+
+const nats = await startNats();
+const redisServer = await startRedis();
+const sim = await KubeSim.start({ tokens: ["bench"], historyLimit: 100_000, bookmarkIntervalMs: 60_000 });
+const key = randomBytes(32);
+const box = new SecretBox(key);
+const redis = new Redis(redisServer.url);
+const registry = new Registry({ redis, prefix: "mcic" });
+const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+await ensureEventsStream(nc, { prefix: "mcic", replicas: 1 });
+const jsm = await jetstreamManager(nc);
+const streamMessages = async () => (await jsm.streams.info(eventsStreamName("mcic"))).state.messages;
+
+console.log(`seeding ${CLUSTERS} clusters x ${RESOURCES.length} resources x ${OBJECTS} objects`);
+const now = new Date().toISOString();
+for (let c = 0; c < CLUSTERS; c++) {
+  const name = `c${c}`;
+  const cluster = sim.cluster(name);
+  for (const r of RESOURCES) {
+    for (let o = 0; o < OBJECTS; o++)
+      cluster.create(r, { metadata: { namespace: `ns${o % 3}`, name: `o${o}` }, data: { v: "0" } });
+  }
+  await registry.createCluster({
+    name,
+    resources: RESOURCES,
+    source: "server",
+    credentials: box.seal(JSON.stringify({ server: cluster.url, token: "bench" })),
+    createdAt: now,
+    updatedAt: now,
+  });
+}
+
+const watcher = startService("watcher", {
+  NATS_URL: nats.url,
+  REDIS_URL: redisServer.url,
+  MCIC_SECRET_KEY: key.toString("base64"),
+  METRICS_PORT: "0",
+  LOG_LEVEL: "warn",
+  NODE_OPTIONS: `--max-old-space-size=1024 ${process.env.WATCHER_NODE_OPTIONS ?? ""}`,
+});
+const pid = watcher.child.pid as number;
+const initial = CLUSTERS * RESOURCES.length * OBJECTS;
+const syncStart = performance.now();
+await waitFor(async () => (await streamMessages()) >= initial, {
+  timeoutMs: Number(process.env.SYNC_TIMEOUT_MS ?? 600_000),
+  intervalMs: 250,
+  message: "initial sync",
+}).catch((err) => {
+  console.error(watcher.lines.slice(-20).join("\n"));
+  throw err;
+});
+const syncSeconds = (performance.now() - syncStart) / 1000;
+await waitFor(
+  async () => {
+    const statuses = await Promise.all(Array.from({ length: CLUSTERS }, (_, c) => registry.clusterStatus(`c${c}`)));
+    return statuses.flat().filter((s) => s.state === "watching").length === CLUSTERS * RESOURCES.length;
+  },
+  { timeoutMs: 120_000, intervalMs: 500, message: "all watches open" },
+);
+const afterSync = processStats(pid);
+console.log(`initial sync: ${initial} objects in ${syncSeconds.toFixed(1)} s; watcher RSS ${mb(afterSync.rss)}`);
+
+// Steady changes, as fast as kube-sim takes them, spread over every cluster and resource.
+const before = await streamMessages();
+const cpuBefore = processStats(pid).cpuSeconds;
+const changeStart = performance.now();
+let peakRss = afterSync.rss;
+for (let i = 0; i < CHANGES; i++) {
+  const cluster = sim.cluster(`c${i % CLUSTERS}`);
+  const r = RESOURCES[Math.floor(i / CLUSTERS) % RESOURCES.length] as string;
+  const o = `o${Math.floor(i / (CLUSTERS * RESOURCES.length)) % OBJECTS}`;
+  const current = cluster.get(r, `ns${Number(o.slice(1)) % 3}`, o);
+  if (current) cluster.update(r, { ...current, data: { v: String(i) } });
+  if (i % 500 === 0) {
+    await new Promise((resolve) => setImmediate(resolve));
+    peakRss = Math.max(peakRss, processStats(pid).rss);
+  }
+}
+await waitFor(
+  async () => {
+    peakRss = Math.max(peakRss, processStats(pid).rss);
+    return (await streamMessages()) >= before + CHANGES;
+  },
+  { timeoutMs: 600_000, intervalMs: 50, message: "changes published" },
+);
+const watcherSeconds = (performance.now() - changeStart) / 1000;
+const cpu = processStats(pid).cpuSeconds - cpuBefore;
+const watcherRate = CHANGES / watcherSeconds;
+
+// Baseline: the same number of envelopes of the same size, published straight to JetStream,
+// pipelined 256 deep. Run twice; the faster run counts, so noise can only flatter the baseline.
+const sample = (
+  await jsm.streams.getMessage(eventsStreamName("mcic"), { last_by_subj: "mcic.events.>" })
+)?.json<Envelope>();
+const js = jetstream(nc);
+async function rawRun(tag: string): Promise<number> {
+  const start = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const e = { ...(sample as Envelope), id: `raw/${tag}/${i}`, resourceVersion: String(i) };
+    pending.push(js.publish(eventSubject("mcic", e), JSON.stringify(e), { msgID: e.id }));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  return CHANGES / ((performance.now() - start) / 1000);
+}
+const rawRate = Math.max(await rawRun("a"), await rawRun("b"));
+
+console.log("");
+console.log(
+  `clusters x resources           ${CLUSTERS} x ${RESOURCES.length} = ${CLUSTERS * RESOURCES.length} watches`,
+);
+console.log(`watcher RSS after sync / peak  ${mb(afterSync.rss)} / ${mb(peakRss)}   (target < 512 MB)`);
+console.log(
+  `watcher CPU during changes     ${cpu.toFixed(1)} s for ${CHANGES} changes (${((cpu / watcherSeconds) * 100).toFixed(0)}% of one core)`,
+);
+console.log(`watcher events/s               ${watcherRate.toFixed(0)}`);
+console.log(`raw JetStream publish/s        ${rawRate.toFixed(0)}`);
+console.log(`ratio watcher / raw            ${((watcherRate / rawRate) * 100).toFixed(0)}%   (target >= 50%)`);
+
+await watcher.kill("SIGTERM");
+await nc.close();
+redis.disconnect();
+await sim.stop();
+await Promise.all([nats.stop(), redisServer.stop()]);
