@@ -45,8 +45,8 @@ export function newSecretKey(): string {
   return randomBytes(32).toString("base64");
 }
 
-export function startService(name: ServiceName, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [join(ROOT, "services", name, "dist", "main.js")], {
+export function startService(name: ServiceName, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "services", name, "dist", "main.js")], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -97,4 +97,5 @@ export {
   type AttemptResult,
   type SenderOptions,
   type WebhookTarget,
+  type SerializedEvent,
 } from "./webhook-sender.js";

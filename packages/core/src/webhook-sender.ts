@@ -1,6 +1,12 @@
 import { Agent, type Dispatcher } from "undici";
 import { type CloudEvent, signWebhook } from "./webhook.js";
 
+/** A CloudEvent already turned into its JSON body. */
+export interface SerializedEvent {
+  id: string;
+  body: string;
+}
+
 /** Where and how to deliver: what the sender needs of a registered server. */
 export interface WebhookTarget {
   url: string;
@@ -48,8 +54,11 @@ export class WebhookSender {
   }
 
   /** The exact bytes and headers sent for an event; the same id and body on every retry. */
-  render(target: WebhookTarget, event: CloudEvent): { body: string; headers: Record<string, string> } {
-    const body = JSON.stringify(event);
+  render(
+    target: WebhookTarget,
+    event: CloudEvent | SerializedEvent,
+  ): { body: string; headers: Record<string, string> } {
+    const body = "body" in event ? event.body : JSON.stringify(event);
     const timestamp = Math.floor(this.#o.now() / 1000);
     return {
       body,
@@ -63,18 +72,24 @@ export class WebhookSender {
     };
   }
 
-  async send(target: WebhookTarget, event: CloudEvent): Promise<AttemptResult> {
+  /**
+   * Sends one event. Pass a SerializedEvent to share one JSON body among many servers (fan-out):
+   * only the signature differs per server.
+   */
+  async send(target: WebhookTarget, event: CloudEvent | SerializedEvent): Promise<AttemptResult> {
     const { body, headers } = this.render(target, event);
     const started = performance.now();
-    const signal = AbortSignal.timeout(this.#o.timeoutMs);
+    const { origin, path } = splitUrl(target.url);
     try {
+      // undici's own timeouts, not an AbortSignal.timeout per request: a timer each is measurable.
       const res = await this.#agent.request({
-        origin: new URL(target.url).origin,
-        path: pathOf(target.url),
+        origin,
+        path,
         method: "POST",
         headers,
         body,
-        signal,
+        headersTimeout: this.#o.timeoutMs,
+        bodyTimeout: this.#o.timeoutMs,
       });
       // Read and drop the body so the connection goes back to the pool.
       await res.body.dump();
@@ -87,7 +102,9 @@ export class WebhookSender {
       if (retryAfter !== undefined) result.retryAfterMs = retryAfter;
       return result;
     } catch (err) {
-      const error = signal.aborted ? `timed out after ${this.#o.timeoutMs} ms` : (err as Error).message;
+      const code = (err as { code?: string }).code;
+      const timedOut = code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+      const error = timedOut ? `timed out after ${this.#o.timeoutMs} ms` : (err as Error).message;
       return { ok: false, status: 0, error, durationMs: Math.round(performance.now() - started) };
     }
   }
@@ -97,7 +114,16 @@ export class WebhookSender {
   }
 }
 
-function pathOf(url: string): string {
-  const u = new URL(url);
-  return `${u.pathname}${u.search}`;
+const URLS = new Map<string, { origin: string; path: string }>();
+
+/** Origin and path of a server URL, parsed once per URL (URL parsing per request adds up). */
+function splitUrl(url: string): { origin: string; path: string } {
+  let parts = URLS.get(url);
+  if (!parts) {
+    const u = new URL(url);
+    parts = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (URLS.size > 10_000) URLS.clear();
+    URLS.set(url, parts);
+  }
+  return parts;
 }

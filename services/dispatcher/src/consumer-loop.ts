@@ -32,6 +32,7 @@ export class ConsumerLoop {
   readonly #inFlight = new Set<Promise<void>>();
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
+  #slotFree: (() => void) | undefined;
 
   constructor(options: ConsumerLoopOptions) {
     this.#o = options;
@@ -61,7 +62,9 @@ export class ConsumerLoop {
 
   async #run(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
-      while (this.#inFlight.size >= this.#o.concurrency) await Promise.race(this.#inFlight);
+      // One waiter woken by the next finished message, not Promise.race over everything in
+      // flight, which would cost O(in flight) per message.
+      while (this.#inFlight.size >= this.#o.concurrency) await new Promise<void>((r) => (this.#slotFree = r));
       const work = this.#o.handle(msg).catch((err: unknown) => {
         this.#o.logger.error(
           { err, stream: this.#o.stream, seq: msg.seq },
@@ -70,7 +73,12 @@ export class ConsumerLoop {
         msg.nak(1000);
       });
       this.#inFlight.add(work);
-      void work.then(() => this.#inFlight.delete(work));
+      void work.then(() => {
+        this.#inFlight.delete(work);
+        const wake = this.#slotFree;
+        this.#slotFree = undefined;
+        wake?.();
+      });
     }
   }
 

@@ -6,6 +6,7 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  type SerializedEvent,
   type WebhookSender,
   deliverySubject,
   toCloudEvent,
@@ -70,10 +71,28 @@ export class Deliverer {
     }
   }
 
+  /** JSON bodies per envelope, so fan-out to many servers serializes each event once or twice. */
+  readonly #bodies = new WeakMap<Envelope, { full?: SerializedEvent; redacted?: SerializedEvent }>();
+
+  #serialized(envelope: Envelope, includeSecretData: boolean): SerializedEvent {
+    let cached = this.#bodies.get(envelope);
+    if (!cached) {
+      cached = {};
+      this.#bodies.set(envelope, cached);
+    }
+    const slot = includeSecretData ? "full" : "redacted";
+    let event = cached[slot];
+    if (!event) {
+      event = { id: envelope.id, body: JSON.stringify(toCloudEvent(envelope, { includeSecretData })) };
+      cached[slot] = event;
+    }
+    return event;
+  }
+
   /** True when the server took the event. */
   async #attempt(target: Target, envelope: Envelope, attempt: number, firstAttemptAt: string): Promise<boolean> {
     const { sender, recorder, latest, lanes } = this.#o;
-    const result = await sender.send(target, toCloudEvent(envelope, { includeSecretData: target.includeSecretData }));
+    const result = await sender.send(target, this.#serialized(envelope, target.includeSecretData));
     const record: DeliveryRecord = {
       eventId: envelope.id,
       attempt,
@@ -83,12 +102,13 @@ export class Deliverer {
       at: new Date(this.#o.now()).toISOString(),
     };
     if (result.error) record.error = result.error;
-    const log = this.#o.logger.child({ server: target.name, eventId: envelope.id });
+    // Built only on the paths that log: a child logger per delivery is measurable at fan-out.
+    const log = () => this.#o.logger.child({ server: target.name, eventId: envelope.id });
     if (result.ok) {
       recorder.record(target.name, record);
       lanes.setFailing(target.name, false);
-      await latest.delivered(target.name, envelope.uid, envelope.resourceVersion);
-      log.debug({ status: result.status, attempt, durationMs: result.durationMs }, "delivered");
+      if (latest.mayHaveRetries(target.name))
+        await latest.delivered(target.name, envelope.uid, envelope.resourceVersion);
       return true;
     }
     const verdict = classify(result.status);
@@ -104,14 +124,14 @@ export class Deliverer {
           `gave up after ${attempt} attempts: ${result.error ?? `HTTP ${result.status}`}`,
           attempt,
         );
-        log.warn({ status: result.status, attempt }, "delivery failed for good; dead-lettered");
+        log().warn({ status: result.status, attempt }, "delivery failed for good; dead-lettered");
         return false;
       }
       lanes.setFailing(target.name, true);
       const delay = retryDelay(this.#o.retrySchedule, attempt, result.retryAfterMs);
       await this.park(target.name, envelope, attempt + 1, firstAttemptAt, delay, "retry");
       recorder.record(target.name, { ...record, outcome: "retrying" });
-      log.warn(
+      log().warn(
         { status: result.status, error: result.error, attempt, retryInMs: delay },
         "delivery failed; will retry",
       );
@@ -126,12 +146,12 @@ export class Deliverer {
         this.#o.keys.changes,
         JSON.stringify({ kind: "server", name: target.name, op: "updated" }),
       );
-      log.warn("server answered 410 Gone; disabled");
+      log().warn("server answered 410 Gone; disabled");
       return false;
     }
     recorder.record(target.name, { ...record, outcome: "dead-lettered" });
     await this.deadLetter(target.name, envelope, result.status, result.error ?? `HTTP ${result.status}`, attempt);
-    log.warn({ status: result.status }, "delivery rejected; dead-lettered");
+    log().warn({ status: result.status }, "delivery rejected; dead-lettered");
     return false;
   }
 

@@ -12,6 +12,7 @@ export interface EventConsumerOptions {
   index: ServerIndex;
   lanes: ServerLanes;
   deliverer: Deliverer;
+  /** Events in hand at once (each waits for all its targets before it is acked). */
   concurrency: number;
   ackWaitMs: number;
   logger: Logger;
@@ -40,8 +41,7 @@ export class EventConsumer {
       filterSubject: eventsSubjectWildcard(options.prefix),
       ackWaitMs: options.ackWaitMs,
       maxAckPending: 50_000,
-      // Events waiting on a slow server's lane hold a slot each; keep plenty for the others.
-      concurrency: options.concurrency * 4,
+      concurrency: options.concurrency,
       logger: options.logger,
       handle: (msg) => this.#handle(msg),
     });

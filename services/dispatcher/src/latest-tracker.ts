@@ -41,7 +41,34 @@ export class LatestTracker {
     this.#ttlSeconds = ttlSeconds;
   }
 
+  /** Servers known to have had retries lately, here or (from their status) on any replica. */
+  #withRetries = new Map<string, number>();
+
+  /**
+   * False when no retry can be waiting for the server, so a delivery need not touch Redis. Known
+   * locally at once when this replica parks one, and from the servers' `pending` status (written by
+   * every replica) within a second.
+   */
+  mayHaveRetries(server: string): boolean {
+    return (this.#withRetries.get(server) ?? 0) > Date.now();
+  }
+
+  /** Reads which servers have retries waiting; called every second. */
+  async refresh(servers: string[]): Promise<void> {
+    if (servers.length === 0) return;
+    const pending = await Promise.all(servers.map((s) => this.#redis.hget(this.#keys.serverStatus(s), "pending")));
+    servers.forEach((s, i) => {
+      if (Number(pending[i] ?? 0) > 0) this.#note(s);
+    });
+  }
+
+  #note(server: string): void {
+    // Remembered a while past the last sighting: a retry parked now comes due within the schedule.
+    this.#withRetries.set(server, Date.now() + 60_000);
+  }
+
   async markPending(server: string, uid: string, rv: string): Promise<void> {
+    this.#note(server);
     await this.#redis.eval(MARK, 1, this.#keys.serverLatest(server, uid), rv, this.#ttlSeconds);
   }
 

@@ -47,7 +47,13 @@ async function main() {
   await index.start();
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
   const recorder = new DeliveryRecorder({ redis, keys: registry.keys, logger, metrics });
-  const lanes = new ServerLanes({ perServer: Math.max(4, Math.ceil(config.DISPATCH_CONCURRENCY / 4)), maxQueued: 256 });
+  // A lane may hold as many events as the consumer has in hand; servers that are slow or failing
+  // are kept from filling it by the deliverer's watchdog, which sends their events to the queue.
+  const eventWindow = config.DISPATCH_CONCURRENCY * 4;
+  const lanes = new ServerLanes({
+    perServer: Math.max(4, Math.ceil(config.DISPATCH_CONCURRENCY / 4)),
+    maxQueued: eventWindow,
+  });
   const latest = new LatestTracker(redis, registry.keys, DEFAULT_MAX_AGE_SECONDS * 2);
   const replicas = new ReplicaCount({
     redis,
@@ -57,6 +63,12 @@ async function main() {
     logger,
   });
   await replicas.start();
+  const refreshLatest = setInterval(() => {
+    latest
+      .refresh(index.names())
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, "reading pending status failed"));
+  }, 1000);
+  refreshLatest.unref();
   const deliverer = new Deliverer({
     order: { guard: new OrderGuard(redis, registry.keys, config.DISPATCH_TIMEOUT_MS + 1000), replicas },
     sender,
@@ -73,7 +85,7 @@ async function main() {
   // An attempt can take the full timeout; acks must outlast it, with margin for the lane queue.
   const ackWaitMs = Math.max(5000, config.DISPATCH_TIMEOUT_MS * 3);
   const common = { nats, prefix: config.MCIC_PREFIX, index, lanes, deliverer, ackWaitMs, logger };
-  const events = new EventConsumer({ ...common, concurrency: config.DISPATCH_CONCURRENCY });
+  const events = new EventConsumer({ ...common, concurrency: eventWindow });
   const deliveries = new DeliveryConsumer({ ...common, recorder, latest, concurrency: config.DISPATCH_CONCURRENCY });
   await deliveries.start();
   await events.start();
@@ -93,6 +105,8 @@ async function main() {
     await events.stop();
     await deliveries.stop();
     await recorder.flush();
+    lanes.stop();
+    clearInterval(refreshLatest);
     await replicas.stop();
     index.stop();
     await ops.close();

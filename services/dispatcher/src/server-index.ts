@@ -73,6 +73,11 @@ export class ServerIndex {
     return this.#targets.filter((t) => t.matches(e));
   }
 
+  /** Names of the servers receiving events now. */
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
   get(name: string): Target | undefined {
     return this.#byName.get(name);
   }

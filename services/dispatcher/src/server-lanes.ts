@@ -8,6 +8,8 @@ class Lane {
   readonly waiters: (() => void)[] = [];
   /** Set while the server fails: new events skip the fast path and queue durably instead. */
   failing = false;
+  /** Start times of the attempts in flight, for the slow-server watchdog. */
+  readonly started = new Set<{ at: number }>();
 }
 
 export interface LaneOptions {
@@ -15,6 +17,8 @@ export interface LaneOptions {
   perServer: number;
   /** Deliveries waiting for one server at most before new ones are turned away (overflow). */
   maxQueued: number;
+  /** An attempt unanswered this long marks its server failing (checked every 100 ms). */
+  slowAfterMs?: number;
 }
 
 /**
@@ -25,8 +29,30 @@ export class ServerLanes {
   readonly #lanes = new Map<string, Lane>();
   readonly #o: LaneOptions;
 
+  #watchdog: NodeJS.Timeout | undefined;
+
   constructor(options: LaneOptions) {
     this.#o = options;
+    if (options.slowAfterMs !== undefined) {
+      // One timer for all attempts, instead of a timer per attempt.
+      const slowAfterMs = options.slowAfterMs;
+      this.#watchdog = setInterval(() => {
+        const limit = performance.now() - slowAfterMs;
+        for (const lane of this.#lanes.values()) {
+          for (const s of lane.started) {
+            if (s.at < limit) {
+              lane.failing = true;
+              break;
+            }
+          }
+        }
+      }, 100);
+      this.#watchdog.unref();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#watchdog);
   }
 
   #lane(server: string): Lane {
@@ -65,9 +91,12 @@ export class ServerLanes {
       await lane.serial.run(objectKey, async () => {
         while (lane.active >= this.#o.perServer) await new Promise<void>((r) => lane.waiters.push(r));
         lane.active++;
+        const started = { at: performance.now() };
+        lane.started.add(started);
         try {
           result = await task();
         } finally {
+          lane.started.delete(started);
           lane.active--;
           lane.waiters.shift()?.();
         }
