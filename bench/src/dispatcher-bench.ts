@@ -44,13 +44,17 @@ receiver.keepAliveTimeout = 60_000;
 await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
 const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-const dispatcher = startService("dispatcher", {
-  NATS_URL: nats.url,
-  REDIS_URL: redisServer.url,
-  MCIC_SECRET_KEY: key.toString("base64"),
-  METRICS_PORT: "0",
-  LOG_LEVEL: "info",
-}, (process.env.DISPATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean));
+const dispatcher = startService(
+  "dispatcher",
+  {
+    NATS_URL: nats.url,
+    REDIS_URL: redisServer.url,
+    MCIC_SECRET_KEY: key.toString("base64"),
+    METRICS_PORT: "0",
+    LOG_LEVEL: "info",
+  },
+  (process.env.DISPATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean),
+);
 await dispatcher.waitForLog("ready");
 
 const pct = (values: number[], p: number) => {
@@ -109,7 +113,11 @@ async function throughMcic(fanout: number): Promise<Result & { cpu: number }> {
     for (const e of chunk) sentAt.set(e.id, performance.now());
     await events.publish(chunk);
   }
-  await waitFor(() => arrivals.length >= count * fanout, { timeoutMs: 300_000, intervalMs: 5, message: "all deliveries" });
+  await waitFor(() => arrivals.length >= count * fanout, {
+    timeoutMs: 300_000,
+    intervalMs: 5,
+    message: "all deliveries",
+  });
   const elapsed = (performance.now() - start) / 1000;
   const cpu = processStats(dispatcher.child.pid as number).cpuSeconds - cpuBefore;
   const latencies = arrivals.map((a) => a.at - (sentAt.get(a.id) ?? a.at));

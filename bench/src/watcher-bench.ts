@@ -56,8 +56,8 @@ const watcher = startService("watcher", {
   MCIC_SECRET_KEY: key.toString("base64"),
   METRICS_PORT: "0",
   LOG_LEVEL: "warn",
-  NODE_OPTIONS: `--max-old-space-size=1024 ${process.env.WATCHER_NODE_OPTIONS ?? ""}`,
-});
+  NODE_OPTIONS: "--max-old-space-size=1024",
+}, (process.env.WATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean));
 const pid = watcher.child.pid as number;
 const initial = CLUSTERS * RESOURCES.length * OBJECTS;
 const syncStart = performance.now();
@@ -138,6 +138,8 @@ console.log(`watcher events/s               ${watcherRate.toFixed(0)}`);
 console.log(`raw JetStream publish/s        ${rawRate.toFixed(0)}`);
 console.log(`ratio watcher / raw            ${((watcherRate / rawRate) * 100).toFixed(0)}%   (target >= 50%)`);
 
+const failures = watcher.lines.filter((l) => l.includes('"watch failed"'));
+console.log(`watch restarts during the run    ${failures.length}${failures[0] ? `, e.g. ${failures[0].slice(0, 300)}` : ""}`);
 await watcher.kill("SIGTERM");
 await nc.close();
 redis.disconnect();
