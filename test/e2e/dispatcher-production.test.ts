@@ -82,6 +82,16 @@ describe("dispatcher in production", () => {
       timeoutMs: 30_000,
       message: `1000 distinct events (got ${acceptedIds(receiver).size})`,
     });
+    // Queue semantics: every replica that stayed up took a share.
+    for (const d of dispatchers()) {
+      const ready = await d.waitForLog("ready");
+      const text = await (await fetch(`http://127.0.0.1:${ready.metricsPort}/metrics`)).text();
+      const delivered = text
+        .split("\n")
+        .filter((l) => l.startsWith("mcic_dispatcher_deliveries_total") && l.includes('server="bulk-rx"'))
+        .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+      expect(delivered).toBeGreaterThan(0);
+    }
     const wh = new Webhook(secret);
     for (const r of receiver.requests) {
       wh.verify(r.body, {
