@@ -50,14 +50,18 @@ for (let c = 0; c < CLUSTERS; c++) {
   });
 }
 
-const watcher = startService("watcher", {
-  NATS_URL: nats.url,
-  REDIS_URL: redisServer.url,
-  MCIC_SECRET_KEY: key.toString("base64"),
-  METRICS_PORT: "0",
-  LOG_LEVEL: "warn",
-  NODE_OPTIONS: "--max-old-space-size=1024",
-}, (process.env.WATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean));
+const watcher = startService(
+  "watcher",
+  {
+    NATS_URL: nats.url,
+    REDIS_URL: redisServer.url,
+    MCIC_SECRET_KEY: key.toString("base64"),
+    METRICS_PORT: "0",
+    LOG_LEVEL: "warn",
+    NODE_OPTIONS: "--max-old-space-size=1024",
+  },
+  (process.env.WATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean),
+);
 const pid = watcher.child.pid as number;
 const initial = CLUSTERS * RESOURCES.length * OBJECTS;
 const syncStart = performance.now();
@@ -139,7 +143,9 @@ console.log(`raw JetStream publish/s        ${rawRate.toFixed(0)}`);
 console.log(`ratio watcher / raw            ${((watcherRate / rawRate) * 100).toFixed(0)}%   (target >= 50%)`);
 
 const failures = watcher.lines.filter((l) => l.includes('"watch failed"'));
-console.log(`watch restarts during the run    ${failures.length}${failures[0] ? `, e.g. ${failures[0].slice(0, 300)}` : ""}`);
+console.log(
+  `watch restarts during the run    ${failures.length}${failures[0] ? `, e.g. ${failures[0].slice(0, 300)}` : ""}`,
+);
 await watcher.kill("SIGTERM");
 await nc.close();
 redis.disconnect();

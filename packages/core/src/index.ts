@@ -50,7 +50,7 @@ export {
   type StoredServer,
   type ResourceStatus,
 } from "./models.js";
-export { ChangeNoticeSchema, parseChangeNotice, type ChangeNotice } from "./change-notice.js";
+export { ChangeNoticeSchema, parseChangeNotice, followChanges, coalesced, type ChangeNotice } from "./change-notice.js";
 export { Registry } from "./registry.js";
 export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
 export {

@@ -8,8 +8,8 @@ import {
   type StoredServer,
   type WebhookTarget,
   compileFilters,
-  parseChangeNotice,
-  redisReady,
+  coalesced,
+  followChanges,
   webhookKey,
 } from "@mcic/core";
 
@@ -39,8 +39,6 @@ export class ServerIndex {
   #byName = new Map<string, Target>();
   #disabled = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
-  #loading: Promise<void> | undefined;
-  #again = false;
 
   constructor(options: ServerIndexOptions) {
     this.#o = options;
@@ -48,17 +46,13 @@ export class ServerIndex {
 
   async start(): Promise<void> {
     const { subscriber, registry, logger } = this.#o;
-    subscriber.on("message", (channel: string, text: string) => {
-      if (channel !== registry.keys.changes) return;
-      const notice = parseChangeNotice(text);
-      if (!notice) logger.warn({ channel }, "ignoring malformed change notice");
-      else if (notice.kind === "server") {
+    await followChanges(subscriber, registry.keys.changes, logger, {
+      onNotice: (notice) => {
+        if (notice.kind !== "server") return;
         void this.reload().then(() => logger.info({ server: notice.name, op: notice.op }, "server change applied"));
-      }
+      },
+      onReconnect: () => void this.reload(),
     });
-    subscriber.on("ready", () => void this.reload());
-    await redisReady(subscriber);
-    await subscriber.subscribe(registry.keys.changes);
     await this.reload();
     this.#timer = setInterval(() => void this.reload(), this.#o.reloadIntervalMs ?? 30_000);
     this.#timer.unref();
@@ -87,32 +81,21 @@ export class ServerIndex {
     return this.#disabled.has(name);
   }
 
-  reload(): Promise<void> {
-    if (this.#loading) {
-      this.#again = true;
-      return this.#loading;
-    }
-    this.#loading = (async () => {
-      do {
-        this.#again = false;
-        try {
-          const { registry } = this.#o;
-          const servers = await registry.listServers();
-          const reasons = await Promise.all(
-            servers.map((s) => registry.redis.hget(registry.keys.serverStatus(s.name), "disabledReason")),
-          );
-          const active = servers.filter((s, i) => s.enabled && !reasons[i]);
-          this.#disabled = new Set(servers.filter((s) => !active.includes(s)).map((s) => s.name));
-          this.#targets = active.flatMap((s) => this.#target(s));
-          this.#byName = new Map(this.#targets.map((t) => [t.name, t]));
-        } catch (err) {
-          this.#o.logger.error({ err }, "server reload failed; keeping the previous list");
-        }
-      } while (this.#again);
-      this.#loading = undefined;
-    })();
-    return this.#loading;
-  }
+  /** Reads the server list again; calls during a reload coalesce into one more. */
+  readonly reload = coalesced(
+    async () => {
+      const { registry } = this.#o;
+      const servers = await registry.listServers();
+      const reasons = await Promise.all(
+        servers.map((s) => registry.redis.hget(registry.keys.serverStatus(s.name), "disabledReason")),
+      );
+      const active = servers.filter((s, i) => s.enabled && !reasons[i]);
+      this.#disabled = new Set(servers.filter((s) => !active.includes(s)).map((s) => s.name));
+      this.#targets = active.flatMap((s) => this.#target(s));
+      this.#byName = new Map(this.#targets.map((t) => [t.name, t]));
+    },
+    (err) => this.#o.logger.error({ err }, "server reload failed; keeping the previous list"),
+  );
 
   #target(s: StoredServer): Target[] {
     try {

@@ -8,8 +8,8 @@ import {
   type Registry,
   type SecretBox,
   type StoredCluster,
-  parseChangeNotice,
-  redisReady,
+  coalesced,
+  followChanges,
 } from "@mcic/core";
 import { ClusterWatch } from "./cluster-watch.js";
 import type { LeaseTable } from "./lease-table.js";
@@ -40,8 +40,6 @@ export class ClusterSupervisor {
   readonly #o: SupervisorOptions;
   readonly #running = new Map<string, ClusterWatch>();
   #timer: NodeJS.Timeout | undefined;
-  #reconciling: Promise<void> | undefined;
-  #again = false;
   #stopped = false;
 
   constructor(options: SupervisorOptions) {
@@ -53,43 +51,23 @@ export class ClusterSupervisor {
   }
 
   async start(): Promise<void> {
-    const { subscriber, registry, logger } = this.#o;
-    subscriber.on("message", (channel: string, text: string) => {
-      if (channel !== registry.keys.changes) return;
-      const notice = parseChangeNotice(text);
-      if (!notice) {
-        logger.warn({ channel }, "ignoring malformed change notice");
-        return;
-      }
-      if (notice.kind === "cluster") void this.reconcile();
+    const { subscriber, registry } = this.#o;
+    await followChanges(subscriber, registry.keys.changes, this.#o.logger, {
+      onNotice: (notice) => {
+        if (notice.kind === "cluster") void this.reconcile();
+      },
+      onReconnect: () => void this.reconcile(),
     });
-    subscriber.on("ready", () => void this.reconcile());
-    await redisReady(subscriber);
-    await subscriber.subscribe(registry.keys.changes);
     await this.reconcile();
     this.#timer = setInterval(() => void this.reconcile(), this.#o.tickMs);
     this.#timer.unref();
   }
 
   /** Brings running watches in line with Redis; calls during a run coalesce into one more run. */
-  reconcile(): Promise<void> {
-    if (this.#reconciling) {
-      this.#again = true;
-      return this.#reconciling;
-    }
-    this.#reconciling = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.#reconcileOnce();
-        } catch (err) {
-          this.#o.logger.error({ err }, "reconcile failed; retrying at the next notice or tick");
-        }
-      } while (this.#again && !this.#stopped);
-      this.#reconciling = undefined;
-    })();
-    return this.#reconciling;
-  }
+  readonly reconcile = coalesced(
+    () => this.#reconcileOnce(),
+    (err) => this.#o.logger.error({ err }, "reconcile failed; retrying at the next notice or tick"),
+  );
 
   /** Names of the clusters this replica watches now. */
   get clusters(): string[] {
@@ -189,7 +167,7 @@ export class ClusterSupervisor {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await this.#reconciling;
+    await this.reconcile();
     const { leases, registry } = this.#o;
     await Promise.all(
       [...this.#running].map(async ([name, watch]) => {

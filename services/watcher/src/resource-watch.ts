@@ -191,6 +191,17 @@ export class ResourceWatch {
    * as ADDED envelopes marked `snapshot`. Leaves the watch itself untouched.
    */
   async *current(signal: AbortSignal): AsyncGenerator<Envelope> {
+    for await (const page of this.#pages(signal)) {
+      const kind = this.#kind ?? page.kind?.replace(/List$/, "") ?? this.#o.ref.resource;
+      const observedAt = this.#o.now().toISOString();
+      for (const item of page.items) {
+        yield { ...buildEnvelope(this.#o.cluster, this.#o.ref, kind, "ADDED", item, observedAt), snapshot: true };
+      }
+    }
+  }
+
+  /** Every page of a paginated list of the watched collection. */
+  async *#pages(signal: AbortSignal): AsyncGenerator<KubeList> {
     let token: string | undefined;
     do {
       const page: KubeList = await this.#o.client.getJson(
@@ -198,11 +209,7 @@ export class ResourceWatch {
         { limit: this.#o.pageSize, continue: token, labelSelector: this.#o.labelSelector },
         signal,
       );
-      const kind = this.#kind ?? page.kind?.replace(/List$/, "") ?? this.#o.ref.resource;
-      const observedAt = this.#o.now().toISOString();
-      for (const item of page.items) {
-        yield { ...buildEnvelope(this.#o.cluster, this.#o.ref, kind, "ADDED", item, observedAt), snapshot: true };
-      }
+      yield page;
       token = page.metadata.continue || undefined;
     } while (token);
   }
@@ -233,18 +240,11 @@ export class ResourceWatch {
     this.#metric("relists");
     const seen = new Map<string, KubeObject>();
     let listRv = "";
-    let token: string | undefined;
-    do {
-      const page: KubeList = await this.#o.client.getJson(
-        this.#path,
-        { limit: this.#o.pageSize, continue: token, labelSelector: this.#o.labelSelector },
-        signal,
-      );
+    for await (const page of this.#pages(signal)) {
       this.#kind ??= page.kind?.replace(/List$/, "");
       for (const item of page.items) seen.set(item.metadata.uid, item);
       listRv = page.metadata.resourceVersion;
-      token = page.metadata.continue || undefined;
-    } while (token);
+    }
     const kind = this.#kind ?? this.#o.ref.resource;
 
     for (const [uid, obj] of seen) {
