@@ -209,7 +209,8 @@ async function startDemo() {
           key &&
           req.headers["webhook-signature"] ===
             signWebhook(key, req.headers["webhook-id"], Number(req.headers["webhook-timestamp"]), body);
-        line = `${ce.data.type.padEnd(8)} ${ce.data.kind} ${ce.subject} (cluster ${ce.data.cluster}, rv ${ce.data.resourceVersion}) signature ${ok ? "ok" : "BAD"}`;
+        const snapshot = ce.data.snapshot ? ", snapshot" : "";
+        line = `${ce.data.type.padEnd(8)} ${ce.data.kind} ${ce.subject} (cluster ${ce.data.cluster}, rv ${ce.data.resourceVersion}${snapshot}) signature ${ok ? "ok" : "BAD"}`;
       } catch {
         // Not a CloudEvent: print it raw.
       }
@@ -220,14 +221,19 @@ async function startDemo() {
   await new Promise((r) => demoReceiver.listen(0, "127.0.0.1", r));
   const receiverUrl = `http://127.0.0.1:${demoReceiver.address().port}/events`;
 
-  // A previous run may have left registrations in a reused Redis: replace them.
-  for (const path of ["/clusters/demo", "/servers/demo-receiver"]) {
-    await fetch(`http://127.0.0.1:${API_PORT}/api/v1${path}`, {
-      method: "DELETE",
-      headers: process.env.API_TOKENS ? { authorization: `Bearer ${process.env.API_TOKENS.split(",")[0]}` } : {},
-    });
-  }
-  const server = await api("/servers", { name: "demo-receiver", url: receiverUrl });
+  // A previous run may have left registrations in a reused Redis: remove them. The receiver gets a
+  // fresh name each run, so retries still queued for the last run's receiver are dropped, not
+  // delivered here.
+  const headers = process.env.API_TOKENS ? { authorization: `Bearer ${process.env.API_TOKENS.split(",")[0]}` } : {};
+  const servers = await (await fetch(`http://127.0.0.1:${API_PORT}/api/v1/servers`, { headers })).json();
+  const stale = [
+    "/clusters/demo",
+    ...servers.filter((s) => s.name.startsWith("demo-receiver")).map((s) => `/servers/${s.name}`),
+  ];
+  for (const path of stale) await fetch(`http://127.0.0.1:${API_PORT}/api/v1${path}`, { method: "DELETE", headers });
+  const name = `demo-receiver-${randomBytes(2).toString("hex")}`;
+  // No snapshot: registering the cluster right after publishes its objects as ADDED anyway.
+  const server = await api("/servers", { name, url: receiverUrl, snapshot: false });
   if (server.status !== 201) throw new Error(`registering demo receiver failed: ${JSON.stringify(server.body)}`);
   key = webhookKey(server.body.secret);
   const cluster = await api("/clusters", { name: "demo", kubeconfig: readFileSync(kubeconfig, "utf8") });
