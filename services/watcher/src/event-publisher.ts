@@ -1,18 +1,33 @@
 import { type Envelope, eventSubject } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 
-/**
- * Publishes an envelope to JetStream with its id as Nats-Msg-Id: the stream stores one change
- * once, however often a restart or a second replica publishes it.
- */
-export function createEventPublisher(js: JetStreamClient, prefix: string): (e: Envelope) => Promise<PublishResult> {
-  return async (envelope) => {
-    const ack = await js.publish(eventSubject(prefix, envelope), JSON.stringify(envelope), { msgID: envelope.id });
-    return { duplicate: ack.duplicate };
-  };
-}
-
 /** `duplicate`: the stream already had this change (a restart or another replica sent it). */
 export interface PublishResult {
   duplicate: boolean;
+}
+
+/**
+ * Publishes an envelope to JetStream with its id as Nats-Msg-Id: the stream stores one change
+ * once, however often a restart or a second replica publishes it. At most `maxInFlight` publishes
+ * wait for their ack at once across all watches of the process: thousands of watches pipelining
+ * on their own would swamp the server, time requests out and make the client retry them.
+ */
+export function createEventPublisher(
+  js: JetStreamClient,
+  prefix: string,
+  maxInFlight = 512,
+): (e: Envelope) => Promise<PublishResult> {
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  return async (envelope) => {
+    while (inFlight >= maxInFlight) await new Promise<void>((r) => waiting.push(r));
+    inFlight++;
+    try {
+      const ack = await js.publish(eventSubject(prefix, envelope), JSON.stringify(envelope), { msgID: envelope.id });
+      return { duplicate: ack.duplicate };
+    } finally {
+      inFlight--;
+      waiting.shift()?.();
+    }
+  };
 }

@@ -307,9 +307,7 @@ export class ResourceWatch {
       this.#inFlight--;
       const m = this.#o.metrics;
       if (m) {
-        const labels = { cluster: this.#o.cluster, resource: this.#o.ref.resource, type };
-        if (result?.duplicate) m.duplicates.inc(labels);
-        else m.published.inc(labels);
+        this.#counter(result.duplicate ? "duplicates" : "published", type).inc();
         m.lag.observe((performance.now() - started) / 1000);
       }
       if (type === "DELETED") {
@@ -329,6 +327,19 @@ export class ResourceWatch {
       this.#scheduleSave();
     });
     if (this.#inFlight >= this.#o.maxInFlight) await this.#flush();
+  }
+
+  /** Label sets resolved once per watch: prom-client hashes a label object on every call. */
+  readonly #counters = new Map<string, { inc(): void }>();
+
+  #counter(name: "published" | "duplicates", type: EventType): { inc(): void } {
+    const key = `${name}/${type}`;
+    let child = this.#counters.get(key);
+    if (!child) {
+      child = (this.#o.metrics as WatcherMetrics)[name].labels(this.#o.cluster, this.#o.ref.resource, type);
+      this.#counters.set(key, child);
+    }
+    return child;
   }
 
   #metric(name: "relists" | "watchRestarts"): void {

@@ -15,6 +15,19 @@ return 1`;
 const ResumePoint = z.object({ rv: z.string(), fingerprint: z.string() });
 const Known = z.tuple([z.string(), z.string(), z.string(), z.string()]);
 
+type SaveCommand = (...keysThenArgs: string[]) => Promise<unknown>;
+const defined = new WeakSet<Redis>();
+
+/** The save script as an ioredis command: sent by SHA (EVALSHA), not as source on every call. */
+function saveScript(redis: Redis): SaveCommand {
+  if (!defined.has(redis)) {
+    redis.defineCommand("mcicSaveResume", { numberOfKeys: 3, lua: SAVE });
+    defined.add(redis);
+  }
+  const command = (redis as unknown as { mcicSaveResume: SaveCommand }).mcicSaveResume;
+  return command.bind(redis);
+}
+
 export class LeaseLostError extends Error {
   constructor(cluster: string) {
     super(`lease on cluster ${cluster} is no longer ours`);
@@ -69,14 +82,7 @@ export function createScopeStore(options: {
       const args: string[] = [watcherId, scope, JSON.stringify({ rv, fingerprint }), String(set.size)];
       for (const [uid, k] of set) args.push(uid, JSON.stringify([k.rv, k.namespace ?? "", k.name, k.kind]));
       args.push(...del);
-      const ok = await redis.eval(
-        SAVE,
-        3,
-        keys.clusterLease(cluster),
-        keys.clusterResume(cluster),
-        objectsKey,
-        ...args,
-      );
+      const ok = await saveScript(redis)(keys.clusterLease(cluster), keys.clusterResume(cluster), objectsKey, ...args);
       if (ok !== 1) throw new LeaseLostError(cluster);
     },
   };
