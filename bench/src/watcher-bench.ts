@@ -88,6 +88,7 @@ console.log(`initial sync: ${initial} objects in ${syncSeconds.toFixed(1)} s; wa
 const before = await streamMessages();
 const cpuBefore = processStats(pid).cpuSeconds;
 const changeStart = performance.now();
+const monoStart = process.hrtime.bigint() / 1000n;
 let peakRss = afterSync.rss;
 for (let i = 0; i < CHANGES; i++) {
   const cluster = sim.cluster(`c${i % CLUSTERS}`);
@@ -108,6 +109,8 @@ await waitFor(
   { timeoutMs: 600_000, intervalMs: 50, message: "changes published" },
 );
 const watcherSeconds = (performance.now() - changeStart) / 1000;
+if (process.env.PRINT_PHASE)
+  console.log(`change phase (monotonic us): ${monoStart} ${process.hrtime.bigint() / 1000n}`);
 const cpu = processStats(pid).cpuSeconds - cpuBefore;
 const watcherRate = CHANGES / watcherSeconds;
 
@@ -117,7 +120,9 @@ const sample = (
   await jsm.streams.getMessage(eventsStreamName("mcic"), { last_by_subj: "mcic.events.>" })
 )?.json<Envelope>();
 const js = jetstream(nc);
+let rawCpuPerEvent = Number.POSITIVE_INFINITY;
 async function rawRun(tag: string): Promise<number> {
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const pending: Promise<unknown>[] = [];
   for (let i = 0; i < CHANGES; i++) {
@@ -126,6 +131,8 @@ async function rawRun(tag: string): Promise<number> {
     if (pending.length >= 256) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
+  const cpu = process.cpuUsage(cpuStart);
+  rawCpuPerEvent = Math.min(rawCpuPerEvent, (cpu.user + cpu.system) / CHANGES);
   return CHANGES / ((performance.now() - start) / 1000);
 }
 const rawRate = Math.max(await rawRun("a"), await rawRun("b"));
@@ -141,6 +148,10 @@ console.log(
 console.log(`watcher events/s               ${watcherRate.toFixed(0)}`);
 console.log(`raw JetStream publish/s        ${rawRate.toFixed(0)}`);
 console.log(`ratio watcher / raw            ${((watcherRate / rawRate) * 100).toFixed(0)}%   (target >= 50%)`);
+const watcherCpuPerEvent = (cpu * 1e6) / CHANGES;
+console.log(
+  `CPU per event: watcher / raw   ${watcherCpuPerEvent.toFixed(0)} us / ${rawCpuPerEvent.toFixed(0)} us (raw ${((rawCpuPerEvent / watcherCpuPerEvent) * 100).toFixed(0)}% of watcher)`,
+);
 
 const failures = watcher.lines.filter((l) => l.includes('"watch failed"'));
 console.log(
