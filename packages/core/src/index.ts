@@ -99,3 +99,4 @@ export {
   type WebhookTarget,
   type SerializedEvent,
 } from "./webhook-sender.js";
+export { connectBackends, type BackendOptions, type Backends } from "./backends.js";

@@ -1,13 +1,11 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import {
+  connectBackends,
   Registry,
   SecretBox,
   WebhookSender,
-  connectNats,
-  connectRedis,
   createLogger,
-  ensureDeliveriesStream,
   exitOnStartupError,
   redactConfig,
   stopOnSignals,
@@ -23,11 +21,17 @@ async function main() {
     logger.warn({ host: config.API_HOST }, "API_TOKENS is empty: the API is open to anyone who can reach it");
   }
 
-  const redis = connectRedis(config.REDIS_URL, "mcic-api");
-  redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
-  const nats = await connectNats(config.NATS_URL, "mcic-api");
-  // Replays are published to the per-server delivery queue: make sure it exists.
-  await ensureDeliveriesStream(nats, { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS });
+  const backends = await connectBackends({
+    service: "api",
+    natsUrl: config.NATS_URL,
+    redisUrl: config.REDIS_URL,
+    prefix: config.MCIC_PREFIX,
+    replicas: config.STREAM_REPLICAS,
+    streams: ["deliveries"],
+    subscriber: false,
+    logger,
+  });
+  const { redis, nats } = backends;
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
   const api = createApi({
     registry: new Registry({ redis, prefix: config.MCIC_PREFIX }),
@@ -37,10 +41,7 @@ async function main() {
     prefix: config.MCIC_PREFIX,
     nats,
     sender,
-    checkReady: async () => {
-      await redis.ping();
-      await nats.flush();
-    },
+    checkReady: backends.checkReady,
   });
 
   const server = api.app.listen(config.API_PORT, config.API_HOST);
@@ -55,8 +56,7 @@ async function main() {
     });
     await api.settled();
     await sender.close();
-    await nats.drain();
-    await redis.quit();
+    await backends.close();
   });
 }
 

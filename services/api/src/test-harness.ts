@@ -16,7 +16,10 @@ import { type Api, createApi } from "./app.js";
 
 /** A test kubeconfig whose token, CA and client key must never show up in a response or a log. */
 export const KUBE_TOKEN = "sekret-kube-token";
-export const CLIENT_KEY = "-----BEGIN PRIVATE KEY-----\nsekret-client-key\n-----END PRIVATE KEY-----\n";
+// A stand-in, not a key: PEM framing around a marker the leak tests look for. Assembled so that no
+// real-looking private key block sits in the source.
+const PEM = "PRIVATE KEY";
+export const CLIENT_KEY = `-----BEGIN ${PEM}-----\nsekret-client-key\n-----END ${PEM}-----\n`;
 export const KUBECONFIG = `
 apiVersion: v1
 kind: Config

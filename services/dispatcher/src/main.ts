@@ -1,14 +1,11 @@
 import { hostname } from "node:os";
 import {
+  connectBackends,
   Registry,
   SecretBox,
   WebhookSender,
-  connectNats,
-  connectRedis,
   createLogger,
   createMetricsRegistry,
-  ensureDeliveriesStream,
-  ensureEventsStream,
   exitOnStartupError,
   redactConfig,
   startOpsServer,
@@ -31,14 +28,17 @@ async function main() {
   const logger = createLogger({ name: "dispatcher", level: config.LOG_LEVEL });
   logger.info({ config: redactConfig(config) }, "starting");
 
-  const redis = connectRedis(config.REDIS_URL, "mcic-dispatcher");
-  const subscriber = connectRedis(config.REDIS_URL, "mcic-dispatcher-sub");
-  for (const r of [redis, subscriber])
-    r.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
-  const nats = await connectNats(config.NATS_URL, "mcic-dispatcher");
-  const streams = { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS };
-  await ensureEventsStream(nats, streams);
-  await ensureDeliveriesStream(nats, streams);
+  const backends = await connectBackends({
+    service: "dispatcher",
+    natsUrl: config.NATS_URL,
+    redisUrl: config.REDIS_URL,
+    prefix: config.MCIC_PREFIX,
+    replicas: config.STREAM_REPLICAS,
+    streams: ["events", "deliveries"],
+    subscriber: true,
+    logger,
+  });
+  const { redis, subscriber, nats } = backends;
 
   const metricsRegistry = createMetricsRegistry("dispatcher");
   const metrics = createDispatcherMetrics(metricsRegistry);
@@ -94,10 +94,7 @@ async function main() {
     port: config.METRICS_PORT,
     metrics: metricsRegistry,
     logger,
-    checkReady: async () => {
-      await redis.ping();
-      await nats.flush();
-    },
+    checkReady: backends.checkReady,
   });
   logger.info({ metricsPort: ops.port }, "ready");
 
@@ -111,9 +108,7 @@ async function main() {
     index.stop();
     await ops.close();
     await sender.close();
-    await nats.drain();
-    subscriber.disconnect();
-    await redis.quit();
+    await backends.close();
   });
 }
 

@@ -1,12 +1,9 @@
 import {
+  connectBackends,
   Registry,
   SecretBox,
-  connectNats,
-  connectRedis,
   createLogger,
   createMetricsRegistry,
-  ensureDeliveriesStream,
-  ensureEventsStream,
   exitOnStartupError,
   redactConfig,
   startOpsServer,
@@ -25,14 +22,17 @@ async function main() {
   const logger = createLogger({ name: "watcher", level: config.LOG_LEVEL }).child({ watcherId: config.WATCHER_ID });
   logger.info({ config: redactConfig(config) }, "starting");
 
-  const redis = connectRedis(config.REDIS_URL, "mcic-watcher");
-  const subscriber = connectRedis(config.REDIS_URL, "mcic-watcher-sub");
-  for (const r of [redis, subscriber])
-    r.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
-  const nats = await connectNats(config.NATS_URL, `mcic-watcher-${config.WATCHER_ID}`);
-  const streams = { prefix: config.MCIC_PREFIX, replicas: config.STREAM_REPLICAS };
-  await ensureEventsStream(nats, streams);
-  await ensureDeliveriesStream(nats, streams);
+  const backends = await connectBackends({
+    service: `watcher-${config.WATCHER_ID}`,
+    natsUrl: config.NATS_URL,
+    redisUrl: config.REDIS_URL,
+    prefix: config.MCIC_PREFIX,
+    replicas: config.STREAM_REPLICAS,
+    streams: ["events", "deliveries"],
+    subscriber: true,
+    logger,
+  });
+  const { redis, subscriber, nats } = backends;
 
   const metrics = createMetricsRegistry("watcher");
   const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
@@ -61,10 +61,7 @@ async function main() {
     port: config.METRICS_PORT,
     metrics,
     logger,
-    checkReady: async () => {
-      await redis.ping();
-      await nats.flush();
-    },
+    checkReady: backends.checkReady,
   });
   logger.info({ metricsPort: ops.port }, "ready");
 
@@ -72,9 +69,7 @@ async function main() {
     await snapshots.stop();
     await supervisor.stop();
     await ops.close();
-    await nats.drain();
-    subscriber.disconnect();
-    await redis.quit();
+    await backends.close();
   });
 }
 
