@@ -52,6 +52,7 @@ async function main() {
   const eventWindow = config.DISPATCH_CONCURRENCY * 4;
   const lanes = new ServerLanes({
     perServer: Math.max(4, Math.ceil(config.DISPATCH_CONCURRENCY / 4)),
+    total: config.DISPATCH_CONCURRENCY,
     maxQueued: eventWindow,
   });
   const latest = new LatestTracker(redis, registry.keys, DEFAULT_MAX_AGE_SECONDS * 2);

@@ -15,6 +15,8 @@ class Lane {
 export interface LaneOptions {
   /** HTTP requests in flight to one server at most. */
   perServer: number;
+  /** HTTP requests in flight from this process at most (DISPATCH_CONCURRENCY). */
+  total: number;
   /** Deliveries waiting for one server at most before new ones are turned away (overflow). */
   maxQueued: number;
   /** An attempt unanswered this long marks its server failing (checked every 100 ms). */
@@ -30,6 +32,8 @@ export class ServerLanes {
   readonly #o: LaneOptions;
 
   #watchdog: NodeJS.Timeout | undefined;
+  #active = 0;
+  readonly #waiters: (() => void)[] = [];
 
   constructor(options: LaneOptions) {
     this.#o = options;
@@ -91,12 +95,18 @@ export class ServerLanes {
       await lane.serial.run(objectKey, async () => {
         while (lane.active >= this.#o.perServer) await new Promise<void>((r) => lane.waiters.push(r));
         lane.active++;
+        // Then one of the process-wide slots (DISPATCH_CONCURRENCY): taken after the lane's, so a
+        // server waiting for its own slots never holds one of everybody's.
+        while (this.#active >= this.#o.total) await new Promise<void>((r) => this.#waiters.push(r));
+        this.#active++;
         const started = { at: performance.now() };
         lane.started.add(started);
         try {
           result = await task();
         } finally {
           lane.started.delete(started);
+          this.#active--;
+          this.#waiters.shift()?.();
           lane.active--;
           lane.waiters.shift()?.();
         }
