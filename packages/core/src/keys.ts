@@ -32,8 +32,6 @@ export function redisKeys(prefix: string) {
     deliveries: (name: string) => `${prefix}:{server:${name}}:deliveries`,
     /** resourceVersion of the newest event of one object bound for a server while a retry of it waits. */
     serverLatest: (name: string, uid: string) => `${prefix}:{server:${name}}:latest:${uid}`,
-    /** Set of servers an event was already settled for, so a retry skips them. */
-    eventDone: (id: string) => `${prefix}:{event:${id}}:done`,
     /** Pub/sub channel announcing that a cluster or server changed. */
     changes: `${prefix}:changed`,
   };
