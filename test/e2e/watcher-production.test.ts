@@ -156,6 +156,8 @@ describe("watcher in production", () => {
     const nc = await connect({ servers: nats.url });
     const seen: string[] = [];
     const sub = nc.subscribe("mcic.events.crds.>", { callback: (_e, m) => void seen.push(m.subject) });
+    // The subscription exists on the server only once it has processed our SUB: flush first.
+    await nc.flush();
     sc.create("stable.example.com/v1/widgets", { metadata: { namespace: "x", name: "w1" }, spec: { size: 1 } });
     sc.create("v1/namespaces", { metadata: { name: "team-a" } });
     await receiver.waitForCount(2);
