@@ -82,10 +82,6 @@ export class ConsumerLoop {
     }
   }
 
-  get inFlight(): number {
-    return this.#inFlight.size;
-  }
-
   /** Stops taking messages and waits for those in hand; unacked ones go back to the stream. */
   async stop(): Promise<void> {
     this.#messages?.stop();

@@ -116,8 +116,4 @@ export class ServerLanes {
       lane.queued--;
     }
   }
-
-  forget(server: string): void {
-    this.#lanes.delete(server);
-  }
 }
