@@ -26,6 +26,10 @@ export function deliveriesStreamName(prefix: string): string {
 export function deliverySubject(prefix: string, server: string): string {
   return `${prefix}.deliveries.${server}`;
 }
+/** Every server's deliveries: the stream's subject and its consumer's filter. */
+export function deliveriesSubjectWildcard(prefix: string): string {
+  return `${prefix}.deliveries.>`;
+}
 
 export const DELIVERY_OUTCOMES = [
   "delivered",

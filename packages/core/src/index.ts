@@ -83,6 +83,7 @@ export {
   DEAD_LETTER_LIMIT,
   deliveriesStreamName,
   deliverySubject,
+  deliveriesSubjectWildcard,
   snapshotRequestSubject,
   type DeliveryRequest,
   type DeliveryRecord,

@@ -1,6 +1,6 @@
 import { type JetStreamManager, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
-import { deliveriesStreamName } from "./delivery.js";
+import { deliveriesStreamName, deliveriesSubjectWildcard } from "./delivery.js";
 import { eventsStreamName, eventsSubjectWildcard } from "./envelope.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
@@ -46,7 +46,7 @@ export async function ensureDeliveriesStream(
 ): Promise<JetStreamManager> {
   return ensureStream(nc, {
     name: deliveriesStreamName(options.prefix),
-    subjects: [`${options.prefix}.deliveries.>`],
+    subjects: [deliveriesSubjectWildcard(options.prefix)],
     storage: StorageType.File,
     retention: RetentionPolicy.Workqueue,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),

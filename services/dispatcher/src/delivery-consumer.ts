@@ -1,4 +1,10 @@
-import { type DeliveryRequest, DeliveryRequestSchema, type Logger, deliveriesStreamName } from "@mcic/core";
+import {
+  type DeliveryRequest,
+  DeliveryRequestSchema,
+  type Logger,
+  deliveriesStreamName,
+  deliveriesSubjectWildcard,
+} from "@mcic/core";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ConsumerLoop } from "./consumer-loop.js";
@@ -22,7 +28,7 @@ export interface DeliveryConsumerOptions {
   now?: () => number;
 }
 
-export function deliveryConsumerName(prefix: string): string {
+function deliveryConsumerName(prefix: string): string {
   return `${deliveriesStreamName(prefix)}_dispatch`;
 }
 
@@ -41,7 +47,7 @@ export class DeliveryConsumer {
       nats: options.nats,
       stream: deliveriesStreamName(options.prefix),
       durable: deliveryConsumerName(options.prefix),
-      filterSubject: `${options.prefix}.deliveries.>`,
+      filterSubject: deliveriesSubjectWildcard(options.prefix),
       ackWaitMs: options.ackWaitMs,
       // Messages waiting for their retry time count as pending acks: allow a long outage's worth.
       maxAckPending: 1_000_000,

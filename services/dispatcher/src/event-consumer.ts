@@ -19,7 +19,7 @@ export interface EventConsumerOptions {
   now?: () => number;
 }
 
-export function eventConsumerName(prefix: string): string {
+function eventConsumerName(prefix: string): string {
   return `${eventsStreamName(prefix)}_dispatch`;
 }
 
