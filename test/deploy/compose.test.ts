@@ -8,6 +8,7 @@ import { type TestServer, freePort, startNats, startRedis, waitFor } from "@mcic
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { type ServiceProcess, newSecretKey, startService } from "../support/stack.js";
+import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
 
 // docker-compose.yml checked without a Docker engine: `docker-compose config` (Debian's
 // docker-compose, v1 syntax) must accept it, and its resolved form must have what SPEC's
@@ -15,27 +16,6 @@ import { type ServiceProcess, newSecretKey, startService } from "../support/stac
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const COMPOSE_FILE = join(ROOT, "docker-compose.yml");
-
-/** The variables of SPEC's configuration table. */
-const SPEC_VARS = [
-  "NATS_URL",
-  "REDIS_URL",
-  "MCIC_PREFIX",
-  "API_HOST",
-  "API_PORT",
-  "API_TOKENS",
-  "MCIC_SECRET_KEY",
-  "METRICS_PORT",
-  "WATCHER_ID",
-  "LEASE_TTL_MS",
-  "DISPATCH_CONCURRENCY",
-  "DISPATCH_TIMEOUT_MS",
-  "DISPATCH_RETRY_SCHEDULE",
-  "STREAM_REPLICAS",
-  "LOG_LEVEL",
-];
-const SERVICE_PORTS = { api: 8000, watcher: 9464, dispatcher: 9465 } as const;
-const MCIC_SERVICES = Object.keys(SERVICE_PORTS) as (keyof typeof SERVICE_PORTS)[];
 
 interface ComposeService {
   image?: string;

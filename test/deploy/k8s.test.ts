@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
 
 // k8s/ rendered with `kubectl kustomize` (any kubectl from Debian's 1.20 on) and every object
 // checked two ways, offline:
@@ -14,25 +15,6 @@ import { parseAllDocuments } from "yaml";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NAMESPACE = "mcic";
-const PORTS = { api: 8000, watcher: 9464, dispatcher: 9465 } as const;
-const SERVICES = Object.keys(PORTS) as (keyof typeof PORTS)[];
-const SPEC_VARS = new Set([
-  "NATS_URL",
-  "REDIS_URL",
-  "MCIC_PREFIX",
-  "API_HOST",
-  "API_PORT",
-  "API_TOKENS",
-  "MCIC_SECRET_KEY",
-  "METRICS_PORT",
-  "WATCHER_ID",
-  "LEASE_TTL_MS",
-  "DISPATCH_CONCURRENCY",
-  "DISPATCH_TIMEOUT_MS",
-  "DISPATCH_RETRY_SCHEDULE",
-  "STREAM_REPLICAS",
-  "LOG_LEVEL",
-]);
 
 type Obj = Record<string, any>;
 
@@ -192,18 +174,18 @@ for (const overlay of ["dev", "prod"] as const) {
     });
 
     it("runs api, watcher and dispatcher with probes on /healthz and /readyz at their ports", () => {
-      for (const name of SERVICES) {
+      for (const name of MCIC_SERVICES) {
         const d = find(objects, "Deployment", `mcic-${name}`);
         const c = container(d);
         expect(c.image).toMatch(new RegExp(`^mcic/${name}:`));
-        expect(c.ports).toEqual([expect.objectContaining({ containerPort: PORTS[name] })]);
-        expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: PORTS[name] });
-        expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: PORTS[name] });
+        expect(c.ports).toEqual([expect.objectContaining({ containerPort: SERVICE_PORTS[name] })]);
+        expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: SERVICE_PORTS[name] });
+        expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: SERVICE_PORTS[name] });
         const portVar = name === "api" ? "API_PORT" : "METRICS_PORT";
-        expect(c.env.find((e: Obj) => e.name === portVar)?.value).toBe(String(PORTS[name]));
+        expect(c.env.find((e: Obj) => e.name === portVar)?.value).toBe(String(SERVICE_PORTS[name]));
         expect(d.spec.template.metadata.annotations).toEqual({
           "prometheus.io/scrape": "true",
-          "prometheus.io/port": String(PORTS[name]),
+          "prometheus.io/port": String(SERVICE_PORTS[name]),
           "prometheus.io/path": "/metrics",
         });
         expect(matches(d.spec.selector, d.spec.template.metadata.labels)).toBe(true);
@@ -234,7 +216,7 @@ for (const overlay of ["dev", "prod"] as const) {
     });
 
     it("gives each service its own ServiceAccount", () => {
-      for (const name of SERVICES) {
+      for (const name of MCIC_SERVICES) {
         const d = find(objects, "Deployment", `mcic-${name}`);
         expect(d.spec.template.spec.serviceAccountName).toBe(`mcic-${name}`);
         expect(find(objects, "ServiceAccount", `mcic-${name}`)).toBeTruthy();
@@ -254,7 +236,7 @@ for (const overlay of ["dev", "prod"] as const) {
       for (const key of Object.keys(config.data)) expect(SPEC_VARS, key).toContain(key);
       expect(config.data.NATS_URL).toMatch(/^nats:\/\//);
       expect(config.data.REDIS_URL).toMatch(/^rediss?:\/\//);
-      for (const name of SERVICES) {
+      for (const name of MCIC_SERVICES) {
         const c = container(find(objects, "Deployment", `mcic-${name}`));
         expect(c.envFrom).toEqual([{ configMapRef: { name: config.metadata.name } }]);
         for (const e of c.env as Obj[]) expect(SPEC_VARS, e.name).toContain(e.name);
@@ -382,7 +364,7 @@ for (const overlay of ["dev", "prod"] as const) {
       });
 
       it("uses :dev images and a generated dev Secret with a valid 32-byte key", () => {
-        for (const name of SERVICES)
+        for (const name of MCIC_SERVICES)
           expect(container(find(objects, "Deployment", `mcic-${name}`)).image).toBe(`mcic/${name}:dev`);
         const secret = byPrefix(objects, "Secret", "mcic-secrets-");
         const value = (key: string) => Buffer.from(secret.data[key], "base64").toString("utf8");
@@ -399,7 +381,7 @@ for (const overlay of ["dev", "prod"] as const) {
         expect(config.data.NATS_URL).not.toBe("nats://nats:4222");
         expect(config.data.REDIS_URL).not.toBe("redis://redis:6379");
         expect(objects.filter((o) => o.kind === "StatefulSet")).toEqual([]);
-        for (const name of SERVICES) {
+        for (const name of MCIC_SERVICES) {
           expect(container(find(objects, "Deployment", `mcic-${name}`)).image).toMatch(
             new RegExp(`^mcic/${name}(:\\d+\\.\\d+\\.\\d+|@sha256:[0-9a-f]{64})$`),
           );

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventPublisher, ingressEnvelope } from "../support/events.js";
-import { type ServiceProcess, type Stack, startService, startStack } from "../support/stack.js";
+import { type ServiceProcess, type Stack, scrapeMetric, startService, startStack } from "../support/stack.js";
 
 interface Got {
   id: string;
@@ -84,13 +84,7 @@ describe("dispatcher in production", () => {
     });
     // Queue semantics: every replica that stayed up took a share.
     for (const d of dispatchers()) {
-      const ready = await d.waitForLog("ready");
-      const text = await (await fetch(`http://127.0.0.1:${ready.metricsPort}/metrics`)).text();
-      const delivered = text
-        .split("\n")
-        .filter((l) => l.startsWith("mcic_dispatcher_deliveries_total") && l.includes('server="bulk-rx"'))
-        .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
-      expect(delivered).toBeGreaterThan(0);
+      expect(await scrapeMetric(d, "mcic_dispatcher_deliveries_total", 'server="bulk-rx"')).toBeGreaterThan(0);
     }
     const wh = new Webhook(secret);
     for (const r of receiver.requests) {

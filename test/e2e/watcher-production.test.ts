@@ -2,7 +2,7 @@ import { connect } from "@nats-io/transport-node";
 import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { KubeSim, type SimCluster } from "../kube-sim/index.js";
-import { type ServiceProcess, type Stack, startService, startStack } from "../support/stack.js";
+import { type ServiceProcess, type Stack, scrapeMetric, startService, startStack } from "../support/stack.js";
 import { selfSignedCert } from "../support/tls.js";
 
 const ING = "networking.k8s.io/v1/ingresses";
@@ -19,15 +19,6 @@ function events(r: Receiver): Delivered[] {
   return r.requests.map((q) => JSON.parse(q.body) as Delivered);
 }
 const summary = (r: Receiver) => events(r).map((e) => `${e.data.type} ${e.subject}`);
-
-async function metric(svc: ServiceProcess, name: string): Promise<number> {
-  const ready = await svc.waitForLog("ready");
-  const text = await (await fetch(`http://127.0.0.1:${ready.metricsPort}/metrics`)).text();
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name))
-    .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
-}
 
 describe("watcher in production", () => {
   let nats: TestServer;
@@ -108,7 +99,7 @@ describe("watcher in production", () => {
       "MODIFIED ns/a",
     ]);
     // What the watcher itself published after the restart: the gap and the sentinel, nothing else.
-    expect(await metric(watcher, "mcic_watcher_events_published_total")).toBe(4);
+    expect(await scrapeMetric(watcher, "mcic_watcher_events_published_total")).toBe(4);
   });
 
   it("after compaction (410 Gone) while down, relists and publishes only the difference, deletes included", async () => {
@@ -138,8 +129,8 @@ describe("watcher in production", () => {
     const deleted = events(receiver).find((e) => e.data.type === "DELETED");
     expect(deleted?.data.object.metadata).toMatchObject({ name: "b", namespace: "ns" });
     expect(bLabels).toEqual({ keep: "yes" });
-    expect(await metric(watcher, "mcic_watcher_relists_total")).toBeGreaterThanOrEqual(1);
-    expect(await metric(watcher, "mcic_watcher_events_published_total")).toBe(4);
+    expect(await scrapeMetric(watcher, "mcic_watcher_relists_total")).toBeGreaterThanOrEqual(1);
+    expect(await scrapeMetric(watcher, "mcic_watcher_events_published_total")).toBe(4);
   });
 
   it("watches a CRD and a cluster-scoped resource, with the subjects SPEC gives", async () => {

@@ -1,3 +1,11 @@
-export { startService, startStack, newSecretKey, type ServiceProcess, type Stack, type StackOptions } from "./stack.js";
+export {
+  scrapeMetric,
+  startService,
+  startStack,
+  newSecretKey,
+  type ServiceProcess,
+  type Stack,
+  type StackOptions,
+} from "./stack.js";
 export { EventPublisher, ingressEnvelope } from "./events.js";
 export { selfSignedCert, type TestCertificate } from "./tls.js";

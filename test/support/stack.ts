@@ -157,3 +157,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
 }
+
+/**
+ * Sums every sample of a Prometheus metric a worker service exposes (its /metrics on the port it
+ * logged at "ready"), optionally only those whose labels contain `labels` (e.g. 'server="x"').
+ */
+export async function scrapeMetric(svc: ServiceProcess, name: string, labels = ""): Promise<number> {
+  const ready = await svc.waitForLog("ready");
+  const text = await (await fetch(`http://127.0.0.1:${ready.metricsPort}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(name) && l.includes(labels))
+    .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+}
