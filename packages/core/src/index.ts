@@ -101,3 +101,4 @@ export {
   type SerializedEvent,
 } from "./webhook-sender.js";
 export { connectBackends, type BackendOptions, type Backends } from "./backends.js";
+export { Semaphore } from "./semaphore.js";

@@ -1,4 +1,4 @@
-import type { Logger } from "@mcic/core";
+import { type Logger, Semaphore } from "@mcic/core";
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -32,10 +32,11 @@ export class ConsumerLoop {
   readonly #inFlight = new Set<Promise<void>>();
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
-  #slotFree: (() => void) | undefined;
+  readonly #slots: Semaphore;
 
   constructor(options: ConsumerLoopOptions) {
     this.#o = options;
+    this.#slots = new Semaphore(options.concurrency);
   }
 
   async start(): Promise<void> {
@@ -62,9 +63,8 @@ export class ConsumerLoop {
 
   async #run(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
-      // One waiter woken by the next finished message, not Promise.race over everything in
-      // flight, which would cost O(in flight) per message.
-      while (this.#inFlight.size >= this.#o.concurrency) await new Promise<void>((r) => (this.#slotFree = r));
+      // A semaphore, not Promise.race over everything in flight (O(in flight) per message).
+      await this.#slots.acquire();
       const work = this.#o.handle(msg).catch((err: unknown) => {
         this.#o.logger.error(
           { err, stream: this.#o.stream, seq: msg.seq },
@@ -75,9 +75,7 @@ export class ConsumerLoop {
       this.#inFlight.add(work);
       void work.then(() => {
         this.#inFlight.delete(work);
-        const wake = this.#slotFree;
-        this.#slotFree = undefined;
-        wake?.();
+        this.#slots.release();
       });
     }
   }

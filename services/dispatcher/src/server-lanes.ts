@@ -1,15 +1,19 @@
+import { Semaphore } from "@mcic/core";
 import { KeyedSerializer } from "./keyed-serializer.js";
 
 /** One server's share of the dispatcher: its own concurrency limit and per-object order. */
 class Lane {
   readonly serial = new KeyedSerializer();
-  active = 0;
+  readonly slots: Semaphore;
   queued = 0;
-  readonly waiters: (() => void)[] = [];
   /** Set while the server fails: new events skip the fast path and queue durably instead. */
   failing = false;
   /** Start times of the attempts in flight, for the slow-server watchdog. */
   readonly started = new Set<{ at: number }>();
+
+  constructor(perServer: number) {
+    this.slots = new Semaphore(perServer);
+  }
 }
 
 export interface LaneOptions {
@@ -32,11 +36,11 @@ export class ServerLanes {
   readonly #o: LaneOptions;
 
   #watchdog: NodeJS.Timeout | undefined;
-  #active = 0;
-  readonly #waiters: (() => void)[] = [];
+  readonly #total: Semaphore;
 
   constructor(options: LaneOptions) {
     this.#o = options;
+    this.#total = new Semaphore(options.total);
     if (options.slowAfterMs !== undefined) {
       // One timer for all attempts, instead of a timer per attempt.
       const slowAfterMs = options.slowAfterMs;
@@ -62,7 +66,7 @@ export class ServerLanes {
   #lane(server: string): Lane {
     let lane = this.#lanes.get(server);
     if (!lane) {
-      lane = new Lane();
+      lane = new Lane(this.#o.perServer);
       this.#lanes.set(server, lane);
     }
     return lane;
@@ -93,22 +97,18 @@ export class ServerLanes {
     try {
       let result!: T;
       await lane.serial.run(objectKey, async () => {
-        while (lane.active >= this.#o.perServer) await new Promise<void>((r) => lane.waiters.push(r));
-        lane.active++;
+        await lane.slots.acquire();
         // Then one of the process-wide slots (DISPATCH_CONCURRENCY): taken after the lane's, so a
         // server waiting for its own slots never holds one of everybody's.
-        while (this.#active >= this.#o.total) await new Promise<void>((r) => this.#waiters.push(r));
-        this.#active++;
+        await this.#total.acquire();
         const started = { at: performance.now() };
         lane.started.add(started);
         try {
           result = await task();
         } finally {
           lane.started.delete(started);
-          this.#active--;
-          this.#waiters.shift()?.();
-          lane.active--;
-          lane.waiters.shift()?.();
+          this.#total.release();
+          lane.slots.release();
         }
       });
       return result;

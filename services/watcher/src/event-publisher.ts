@@ -1,4 +1,4 @@
-import { type Envelope, eventSubject } from "@mcic/core";
+import { type Envelope, Semaphore, eventSubject } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 
 /** `duplicate`: the stream already had this change (a restart or another replica sent it). */
@@ -17,17 +17,14 @@ export function createEventPublisher(
   prefix: string,
   maxInFlight = 512,
 ): (e: Envelope) => Promise<PublishResult> {
-  let inFlight = 0;
-  const waiting: (() => void)[] = [];
+  const window = new Semaphore(maxInFlight);
   return async (envelope) => {
-    while (inFlight >= maxInFlight) await new Promise<void>((r) => waiting.push(r));
-    inFlight++;
+    await window.acquire();
     try {
       const ack = await js.publish(eventSubject(prefix, envelope), JSON.stringify(envelope), { msgID: envelope.id });
       return { duplicate: ack.duplicate };
     } finally {
-      inFlight--;
-      waiting.shift()?.();
+      window.release();
     }
   };
 }
