@@ -24,3 +24,22 @@ describe("Semaphore", () => {
     expect(s.held).toBe(0);
   });
 });
+
+describe("Semaphore under a burst", () => {
+  it("hands slots to 50,000 waiters in arrival order and ends with none held", async () => {
+    const s = new Semaphore(1);
+    await s.acquire();
+    const order: number[] = [];
+    const all = Array.from({ length: 50_000 }, (_, i) => s.acquire().then(() => order.push(i)));
+    expect(s.waiting).toBe(50_000);
+    for (let i = 0; i < 50_000; i++) {
+      s.release();
+      await Promise.resolve();
+    }
+    await Promise.all(all);
+    s.release();
+    expect(order).toEqual(Array.from({ length: 50_000 }, (_, i) => i));
+    expect(s.held).toBe(0);
+    expect(s.waiting).toBe(0);
+  });
+});

@@ -5,7 +5,10 @@
 export class Semaphore {
   readonly #limit: number;
   #held = 0;
-  readonly #waiting: (() => void)[] = [];
+  // A queue read from `#head`, compacted now and then: Array#shift copies the whole array once it
+  // is large, and a burst on thousands of watches can queue tens of thousands of waiters.
+  #waiting: (() => void)[] = [];
+  #head = 0;
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -13,6 +16,11 @@ export class Semaphore {
 
   get held(): number {
     return this.#held;
+  }
+
+  /** How many wait for a slot. */
+  get waiting(): number {
+    return this.#waiting.length - this.#head;
   }
 
   async acquire(): Promise<void> {
@@ -25,8 +33,21 @@ export class Semaphore {
   }
 
   release(): void {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#held--;
+    if (this.#head === this.#waiting.length) {
+      this.#held--;
+      return;
+    }
+    const next = this.#waiting[this.#head] as () => void;
+    this.#waiting[this.#head++] = noop;
+    if (this.#head === this.#waiting.length) {
+      this.#waiting = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
+    next();
   }
 }
+
+function noop(): void {}
