@@ -102,3 +102,9 @@ export {
 } from "./webhook-sender.js";
 export { connectBackends, type BackendOptions, type Backends } from "./backends.js";
 export { Semaphore } from "./semaphore.js";
+export {
+  StreamPublisher,
+  StreamPublishError,
+  type StreamAck,
+  type StreamPublisherOptions,
+} from "./stream-publisher.js";

@@ -1,5 +1,4 @@
-import { type Envelope, Semaphore, eventSubject } from "@mcic/core";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import { type Envelope, Semaphore, type StreamPublisher, eventSubject } from "@mcic/core";
 
 /** `duplicate`: the stream already had this change (a restart or another replica sent it). */
 export interface PublishResult {
@@ -10,10 +9,10 @@ export interface PublishResult {
  * Publishes an envelope to JetStream with its id as Nats-Msg-Id: the stream stores one change
  * once, however often a restart or a second replica publishes it. At most `maxInFlight` publishes
  * wait for their ack at once across all watches of the process: thousands of watches pipelining
- * on their own would swamp the server, time requests out and make the client retry them.
+ * on their own would swamp the server and time requests out.
  */
 export function createEventPublisher(
-  js: JetStreamClient,
+  publisher: StreamPublisher,
   prefix: string,
   maxInFlight = 512,
 ): (e: Envelope) => Promise<PublishResult> {
@@ -21,8 +20,7 @@ export function createEventPublisher(
   return async (envelope) => {
     await window.acquire();
     try {
-      const ack = await js.publish(eventSubject(prefix, envelope), JSON.stringify(envelope), { msgID: envelope.id });
-      return { duplicate: ack.duplicate };
+      return await publisher.publish(eventSubject(prefix, envelope), JSON.stringify(envelope), envelope.id);
     } finally {
       window.release();
     }

@@ -7,6 +7,7 @@ import {
   exitOnStartupError,
   redactConfig,
   startOpsServer,
+  StreamPublisher,
   stopOnSignals,
 } from "@mcic/core";
 import { jetstream } from "@nats-io/jetstream";
@@ -36,12 +37,13 @@ async function main() {
 
   const metrics = createMetricsRegistry("watcher");
   const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
+  const publisher = new StreamPublisher(nats);
   const supervisor = new ClusterSupervisor({
     registry,
     subscriber,
     box: new SecretBox(config.MCIC_SECRET_KEY),
     leases: new LeaseTable({ redis, keys: registry.keys, watcherId: config.WATCHER_ID, ttlMs: config.LEASE_TTL_MS }),
-    publish: createEventPublisher(jetstream(nats), config.MCIC_PREFIX),
+    publish: createEventPublisher(publisher, config.MCIC_PREFIX),
     logger,
     metrics: createWatcherMetrics(metrics),
     tickMs: Math.min(5000, Math.max(200, Math.floor(config.LEASE_TTL_MS / 3))),
@@ -68,6 +70,7 @@ async function main() {
   stopOnSignals(logger, async () => {
     await snapshots.stop();
     await supervisor.stop();
+    publisher.close();
     await ops.close();
     await backends.close();
   });
