@@ -11,7 +11,7 @@ import {
 import { KubeClient } from "./kube-client.js";
 import { ResourceWatch, type WatchProgress } from "./resource-watch.js";
 import { RateLimiter } from "./rate-limiter.js";
-import { createScopeStore } from "./resume-store.js";
+import { ClusterResumeStore } from "./resume-store.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
 
 export interface ClusterWatchOptions {
@@ -41,6 +41,7 @@ export class ClusterWatch {
   #timer: NodeJS.Timeout | undefined;
   #written = new Map<string, string>();
   readonly #scopes: string[] = [];
+  readonly #resume: ClusterResumeStore;
 
   constructor(options: ClusterWatchOptions) {
     this.#o = options;
@@ -48,6 +49,14 @@ export class ClusterWatch {
     const rate = options.requestsPerSecond ?? 20;
     this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2));
     const { cluster, logger } = options;
+    const resume = new ClusterResumeStore({
+      redis: options.registry.redis,
+      keys: options.registry.keys,
+      cluster: cluster.name,
+      watcherId: options.watcherId,
+      fingerprint: options.connection.server,
+    });
+    this.#resume = resume;
     const scopes: (string | undefined)[] = cluster.namespaces?.length ? cluster.namespaces : [undefined];
     for (const resource of cluster.resources) {
       const ref = parseResource(resource);
@@ -63,14 +72,7 @@ export class ClusterWatch {
             ...(namespace ? { namespace } : {}),
             ...(cluster.labelSelector ? { labelSelector: cluster.labelSelector } : {}),
             publish: options.publish,
-            store: createScopeStore({
-              redis: options.registry.redis,
-              keys: options.registry.keys,
-              cluster: cluster.name,
-              scope,
-              watcherId: options.watcherId,
-              fingerprint: options.connection.server,
-            }),
+            store: resume.scope(scope),
             onProgress: () => this.#writeStatus(resource),
             ...(options.metrics ? { metrics: options.metrics } : {}),
             logger: logger.child({ resource, ...(namespace ? { namespace } : {}) }),
@@ -100,6 +102,8 @@ export class ClusterWatch {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    // The next owner resumes from what is saved: no batching delay from here on.
+    this.#resume.hurry();
     await Promise.all([...this.#watches.values()].flat().map((w) => w.stop()));
     await this.#client.close();
   }

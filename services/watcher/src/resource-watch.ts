@@ -53,8 +53,6 @@ export interface ResourceWatchOptions {
 
 class Expired extends Error {}
 
-const SAVE_COALESCE_MS = 25;
-
 /**
  * List then watch one (cluster, resource, namespace), publishing every change once. On a gap
  * (restart, 410 Gone) it relists and publishes only the difference against what it knows.
@@ -151,7 +149,7 @@ export class ResourceWatch {
     }
     await this.#settle();
     try {
-      await this.#save();
+      await this.#save(true);
     } catch (err) {
       this.#o.logger.warn(
         { err: (err as Error).message },
@@ -352,27 +350,26 @@ export class ResourceWatch {
   }
 
   /**
-   * Saves at once, so a crash loses as little as possible: at most one write is in flight and the
-   * next carries everything applied meanwhile, which batches saves under load by itself.
+   * At most one save is in flight; the next carries everything applied meanwhile. The store
+   * gathers the saves of all the cluster's watches into one write (see ClusterResumeStore).
    */
   #scheduleSave(): void {
     if (!this.#o.store || this.#saveQueued) return;
     this.#saveQueued = true;
-    const run = () => {
+    queueMicrotask(() => {
       this.#saveQueued = false;
       this.#save().catch((err: unknown) => {
         if (err instanceof LeaseLostError) this.#abort.abort();
         this.#o.logger.warn({ err: (err as Error).message }, "saving resume state failed");
       });
-    };
-    // The first resume point is saved at once: without one, a restart could only relist and
-    // call everything new. Later saves gather a few milliseconds of changes: losing those to a
-    // crash only means republishing them, and JetStream drops the duplicates by message id.
-    if (this.#savedRv === undefined) queueMicrotask(run);
-    else setTimeout(run, SAVE_COALESCE_MS);
+    });
   }
 
-  async #save(): Promise<void> {
+  /**
+   * `now`: write without waiting for the cluster's batch. The first resume point goes at once:
+   * without one, a restart could only relist and call everything new; and so does the last, at stop.
+   */
+  async #save(now = this.#savedRv === undefined): Promise<void> {
     const store = this.#o.store;
     if (!store) return;
     while (this.#saving) await this.#saving;
@@ -386,7 +383,7 @@ export class ResourceWatch {
     const rv = this.#rv;
     this.#dirtySet = new Map();
     this.#dirtyDel = new Set();
-    this.#saving = store.save(set, del, rv).then(
+    this.#saving = store.save(set, del, rv, now).then(
       () => {
         this.#savedRv = rv;
       },
