@@ -157,6 +157,7 @@ const failures = watcher.lines.filter((l) => l.includes('"watch failed"'));
 console.log(
   `watch restarts during the run    ${failures.length}${failures[0] ? `, e.g. ${failures[0].slice(0, 300)}` : ""}`,
 );
+if (process.env.DUMP_LINES) console.log(watcher.lines.filter((l) => !l.startsWith("{")).join("\n"));
 await watcher.kill("SIGTERM");
 await nc.close();
 redis.disconnect();

@@ -9,6 +9,8 @@ export class Semaphore {
   // is large, and a burst on thousands of watches can queue tens of thousands of waiters.
   #waiting: (() => void)[] = [];
   #head = 0;
+  /** Waiting for room without taking a slot (see `room`); woken one per freed slot. */
+  #roomWaiting: (() => void)[] = [];
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -23,6 +25,13 @@ export class Semaphore {
     return this.#waiting.length - this.#head;
   }
 
+  /** Takes a slot if one is free, without waiting (and without a promise). */
+  tryAcquire(): boolean {
+    if (this.#held >= this.#limit) return false;
+    this.#held++;
+    return true;
+  }
+
   async acquire(): Promise<void> {
     if (this.#held < this.#limit) {
       this.#held++;
@@ -32,9 +41,41 @@ export class Semaphore {
     await new Promise<void>((resolve) => this.#waiting.push(resolve));
   }
 
+  /**
+   * Undefined while a slot is free; otherwise resolves when one frees up, without taking it.
+   * Lets a producer stop reading its input instead of queueing work in memory; one waiter is
+   * woken per freed slot, so a thousand paused producers do not all resume at once.
+   */
+  #recheck: NodeJS.Immediate | undefined;
+
+  /**
+   * Wakes as many room waiters as there are free slots. A woken one may not take its slot (it
+   * stopped meanwhile): once they all had their turn, look again, so nobody waits for a release
+   * that never comes.
+   */
+  #wakeRoom(): void {
+    let woke = false;
+    for (let free = this.#limit - this.#held; free > 0 && this.#roomWaiting.length > 0; free--) {
+      this.#roomWaiting.shift()?.();
+      woke = true;
+    }
+    if (woke && this.#roomWaiting.length > 0 && !this.#recheck) {
+      this.#recheck = setImmediate(() => {
+        this.#recheck = undefined;
+        if (this.#head === this.#waiting.length) this.#wakeRoom();
+      });
+    }
+  }
+
+  room(): undefined | Promise<void> {
+    if (this.#held < this.#limit && this.#head === this.#waiting.length) return undefined;
+    return new Promise<void>((resolve) => this.#roomWaiting.push(resolve));
+  }
+
   release(): void {
     if (this.#head === this.#waiting.length) {
       this.#held--;
+      this.#wakeRoom();
       return;
     }
     const next = this.#waiting[this.#head] as () => void;

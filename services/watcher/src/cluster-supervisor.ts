@@ -1,8 +1,7 @@
-import type { PublishResult } from "./event-publisher.js";
+import type { EventPublisher } from "./event-publisher.js";
 import {
   ConnectionSchema,
   type Connection,
-  type Envelope,
   type Logger,
   type Redis,
   type Registry,
@@ -23,7 +22,7 @@ export interface SupervisorOptions {
   subscriber: Redis;
   box: SecretBox;
   leases: LeaseTable;
-  publish: (e: Envelope) => Promise<PublishResult>;
+  publisher: EventPublisher;
   logger: Logger;
   /** How often leases are renewed and ownership rechecked; a third of the lease TTL. */
   tickMs: number;
@@ -146,14 +145,16 @@ export class ClusterSupervisor {
       }
       return false;
     }
-    const publish = this.#o.publish;
+    const { publish, room } = this.#o.publisher;
     const watch = new ClusterWatch({
       cluster,
       connection,
       registry,
       watcherId: leases.watcherId,
       // The fence: once our lease may have expired, nothing more leaves this replica.
-      publish: (e) => (leases.holds(cluster.name) ? publish(e) : Promise.reject(new LeaseLostError(cluster.name))),
+      publish: (e, json) =>
+        leases.holds(cluster.name) ? publish(e, json) : Promise.reject(new LeaseLostError(cluster.name)),
+      room,
       logger,
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
     });

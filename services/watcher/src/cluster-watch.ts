@@ -1,4 +1,4 @@
-import type { PublishResult } from "./event-publisher.js";
+import type { Publish, Room } from "./event-publisher.js";
 import {
   type Connection,
   type Envelope,
@@ -19,7 +19,9 @@ export interface ClusterWatchOptions {
   connection: Connection;
   registry: Registry;
   watcherId: string;
-  publish: (e: Envelope) => Promise<PublishResult>;
+  publish: Publish;
+  /** Asked before each publish; a promise pauses the watch until it resolves. */
+  room?: Room;
   logger: Logger;
   statusIntervalMs?: number;
   metrics?: WatcherMetrics;
@@ -72,6 +74,7 @@ export class ClusterWatch {
             ...(namespace ? { namespace } : {}),
             ...(cluster.labelSelector ? { labelSelector: cluster.labelSelector } : {}),
             publish: options.publish,
+            ...(options.room ? { room: options.room } : {}),
             store: resume.scope(scope),
             onProgress: () => this.#writeStatus(resource),
             ...(options.metrics ? { metrics: options.metrics } : {}),

@@ -11,7 +11,9 @@ export function buildEnvelope(
   observedAt: string,
 ): Envelope {
   const { metadata } = obj;
-  const object = { ...obj, apiVersion: ref.group ? `${ref.group}/${ref.version}` : ref.version, kind };
+  const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
+  // Watch events carry both already; only list items need the copy.
+  const object = obj.apiVersion === apiVersion && obj.kind === kind ? obj : { ...obj, apiVersion, kind };
   const envelope: Envelope = {
     id: envelopeId(cluster, metadata.uid, metadata.resourceVersion, type),
     cluster,
@@ -28,4 +30,15 @@ export function buildEnvelope(
   };
   if (metadata.namespace) envelope.namespace = metadata.namespace;
   return envelope;
+}
+
+/**
+ * The envelope as JSON. `rawObject`, the object's own text from the watch stream, is spliced in
+ * when the envelope carries that object unchanged: re-serialising every object was the largest
+ * single cost per event.
+ */
+export function envelopeJson(envelope: Envelope, parsed: KubeObject, rawObject?: string): string {
+  if (rawObject === undefined || envelope.object !== parsed) return JSON.stringify(envelope);
+  const { object: _object, ...head } = envelope;
+  return `${JSON.stringify(head).slice(0, -1)},"object":${rawObject}}`;
 }

@@ -11,18 +11,34 @@ export interface PublishResult {
  * wait for their ack at once across all watches of the process: thousands of watches pipelining
  * on their own would swamp the server and time requests out.
  */
-export function createEventPublisher(
-  publisher: StreamPublisher,
-  prefix: string,
-  maxInFlight = 512,
-): (e: Envelope) => Promise<PublishResult> {
+/** Publishes one envelope; `json` is its serialised form when the caller already has it. */
+export type Publish = (envelope: Envelope, json?: string) => Promise<PublishResult>;
+
+/** Undefined while publishing may go on; otherwise resolves when it may (see Semaphore.room). */
+export type Room = () => undefined | Promise<void>;
+
+export interface EventPublisher {
+  publish: Publish;
+  /**
+   * Watches ask before each publish and pause their stream while the window is full, so a burst
+   * waits in the sockets rather than as envelopes in memory (where it also made every garbage
+   * collection slower).
+   */
+  room: Room;
+}
+
+export function createEventPublisher(publisher: StreamPublisher, prefix: string, maxInFlight = 512): EventPublisher {
   const window = new Semaphore(maxInFlight);
-  return async (envelope) => {
-    await window.acquire();
-    try {
-      return await publisher.publish(eventSubject(prefix, envelope), JSON.stringify(envelope), envelope.id);
-    } finally {
-      window.release();
-    }
+  const release = () => window.release();
+  const send = (envelope: Envelope, json: string | undefined): Promise<PublishResult> => {
+    const acked = publisher.publish(eventSubject(prefix, envelope), json ?? JSON.stringify(envelope), envelope.id);
+    acked.then(release, release);
+    return acked;
+  };
+  // The common case takes a free slot at once: no promise more than the publish itself.
+  return {
+    publish: (envelope, json) =>
+      window.tryAcquire() ? send(envelope, json) : window.acquire().then(() => send(envelope, json)),
+    room: () => window.room(),
   };
 }

@@ -1,6 +1,7 @@
 import { type Connection, McicError } from "@mcic/core";
-import { Agent, type Dispatcher, request } from "undici";
+import { Agent, request } from "undici";
 import type { RateLimiter } from "./rate-limiter.js";
+import { StreamRefused, streamLines } from "./watch-stream.js";
 
 /** A Kubernetes object as far as mcic needs to know it. */
 export interface KubeObject {
@@ -46,24 +47,35 @@ function queryString(query: Query): string {
   return text ? `?${text}` : "";
 }
 
-async function failure(res: Dispatcher.ResponseData, path: string): Promise<KubeApiError> {
+function failure(statusCode: number, body: string, path: string): KubeApiError {
   let detail = "";
   try {
-    const body = (await res.body.json()) as { message?: string };
-    detail = body.message ?? "";
+    detail = (JSON.parse(body) as { message?: string }).message ?? "";
   } catch {
     // Not a Status object (a proxy's HTML, say): the HTTP status says enough.
   }
   const hint =
-    res.statusCode === 401
+    statusCode === 401
       ? "unauthorized: check the token or client certificate"
-      : res.statusCode === 403
+      : statusCode === 403
         ? "forbidden: the credentials lack list/watch permission"
         : "";
   return new KubeApiError(
-    res.statusCode,
-    `GET ${path}: HTTP ${res.statusCode}${hint ? ` (${hint})` : ""}${detail ? `: ${detail}` : ""}`,
+    statusCode,
+    `GET ${path}: HTTP ${statusCode}${hint ? ` (${hint})` : ""}${detail ? `: ${detail}` : ""}`,
   );
+}
+
+/**
+ * The object's text inside a watch line, when the line is exactly `{"type":T,"object":O}` as API
+ * servers write it; undefined for any other shape, and the caller serialises the parsed object.
+ */
+export function rawObjectOf(line: string, event: WatchEvent): string | undefined {
+  const prefix = `{"type":"${event.type}","object":`;
+  if (!line.startsWith(prefix) || !line.endsWith("}")) return undefined;
+  let members = 0;
+  for (const _ in event) members++;
+  return members === 2 ? line.slice(prefix.length, -1) : undefined;
 }
 
 /**
@@ -104,30 +116,35 @@ export class KubeClient {
       signal,
       bodyTimeout: 60_000,
     });
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await failure(res, path);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw failure(res.statusCode, await res.body.text(), path);
     return (await res.body.json()) as T;
   }
 
-  /** Streams watch events, one parsed JSON line each, until the server ends the stream. */
-  async *watch(path: string, query: Query, signal: AbortSignal): AsyncGenerator<WatchEvent> {
+  /**
+   * Streams watch events to `onEvent`, in order, until the server ends the stream. A promise
+   * returned by `onEvent` holds the stream until it settles; a rejection ends the watch with it.
+   */
+  async watch(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+    onEvent: (event: WatchEvent, rawObject: string | undefined) => undefined | Promise<void>,
+  ): Promise<void> {
     await this.#limiter?.take(signal);
-    const res = await request(`${this.#base}${path}${queryString({ ...query, watch: "true" })}`, {
-      dispatcher: this.#agent,
-      headers: this.#headers,
-      signal,
-    });
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await failure(res, path);
-    // setEncoding keeps multi-byte characters split across chunks intact.
-    res.body.setEncoding("utf8");
-    let partial = "";
+    const url = new URL(`${this.#base}${path}${queryString({ ...query, watch: "true" })}`);
     try {
-      for await (const chunk of res.body) {
-        const lines = (partial + (chunk as string)).split("\n");
-        partial = lines.pop() ?? "";
-        for (const line of lines) if (line.trim()) yield JSON.parse(line) as WatchEvent;
-      }
-    } finally {
-      res.body.destroy();
+      await streamLines(
+        this.#agent,
+        { origin: url.origin, path: `${url.pathname}${url.search}`, method: "GET", headers: this.#headers },
+        signal,
+        (line) => {
+          const event = JSON.parse(line) as WatchEvent;
+          return onEvent(event, rawObjectOf(line, event));
+        },
+      );
+    } catch (err) {
+      if (err instanceof StreamRefused) throw failure(err.statusCode, err.body, path);
+      throw err;
     }
   }
 

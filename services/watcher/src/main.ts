@@ -43,7 +43,7 @@ async function main() {
     subscriber,
     box: new SecretBox(config.MCIC_SECRET_KEY),
     leases: new LeaseTable({ redis, keys: registry.keys, watcherId: config.WATCHER_ID, ttlMs: config.LEASE_TTL_MS }),
-    publish: createEventPublisher(publisher, config.MCIC_PREFIX),
+    publisher: createEventPublisher(publisher, config.MCIC_PREFIX),
     logger,
     metrics: createWatcherMetrics(metrics),
     tickMs: Math.min(5000, Math.max(200, Math.floor(config.LEASE_TTL_MS / 3))),

@@ -1,9 +1,9 @@
 import { type Envelope, type EventType, type Logger, type ResourceRef, apiPrefix } from "@mcic/core";
 import { backoffDelay, sleep } from "./backoff.js";
-import { buildEnvelope } from "./envelope-builder.js";
+import { buildEnvelope, envelopeJson } from "./envelope-builder.js";
 import { KubeApiError, type KubeClient, type KubeList, type KubeObject } from "./kube-client.js";
 import { LeaseLostError, type ScopeStore } from "./resume-store.js";
-import type { PublishResult } from "./event-publisher.js";
+import type { Publish, PublishResult, Room } from "./event-publisher.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
 
 interface ApiResourceList {
@@ -38,7 +38,9 @@ export interface ResourceWatchOptions {
   namespace?: string;
   labelSelector?: string;
   /** Resolves once the event is stored in JetStream; a rejection restarts from the last stored. */
-  publish: (e: Envelope) => Promise<PublishResult>;
+  publish: Publish;
+  /** Asked before each publish; a promise pauses the watch (and its stream) until it resolves. */
+  room?: Room;
   /** Where the watch resumes after a restart; in memory only when absent. */
   store?: ScopeStore;
   onProgress: (p: WatchProgress) => void;
@@ -53,18 +55,39 @@ export interface ResourceWatchOptions {
 
 class Expired extends Error {}
 
+/** One publish in flight and what it changes in our state once stored. */
+interface Sent {
+  type: EventType;
+  uid: string;
+  /** What we know of the object afterwards; absent for a deletion. */
+  known: KnownObject | undefined;
+  /** The watch stream's resourceVersion to resume after, once this is stored. */
+  streamRv: string | undefined;
+  observedAt: string;
+  started: number;
+  outcome: PublishResult | Error | undefined;
+}
+
 /**
  * List then watch one (cluster, resource, namespace), publishing every change once. On a gap
  * (restart, 410 Gone) it relists and publishes only the difference against what it knows.
  */
 export class ResourceWatch {
-  readonly #o: Required<Omit<ResourceWatchOptions, "namespace" | "labelSelector" | "store" | "metrics">> &
+  readonly #o: Required<Omit<ResourceWatchOptions, "namespace" | "labelSelector" | "store" | "metrics" | "room">> &
     ResourceWatchOptions;
   readonly #known = new Map<string, KnownObject>();
   readonly #abort = new AbortController();
-  /** Acks are applied in publish order along this chain; it rejects on the first failed publish. */
-  #acks: Promise<void> = Promise.resolve();
-  #inFlight = 0;
+  /** Publishes in order; acks are applied from `#head` on, in this order, as they arrive. */
+  #sent: Sent[] = [];
+  #head = 0;
+  /** Publishes whose outcome is still unknown, applied or not. */
+  #outstanding = 0;
+  /** The first failed publish: nothing after it is applied until the loop settles and resumes. */
+  #failure: Error | undefined;
+  #onApplied: (() => void)[] = [];
+  #onQuiet: (() => void)[] = [];
+  /** Counts settles: what was started before the last one must not be applied after it. */
+  #generation = 0;
   /** Changes applied but not yet saved to the store. */
   #dirtySet = new Map<string, KnownObject>();
   #dirtyDel = new Set<string>();
@@ -160,13 +183,11 @@ export class ResourceWatch {
 
   /** Waits for publishes still in flight; after a failure their outcome no longer matters. */
   async #settle(): Promise<void> {
-    try {
-      await this.#acks;
-    } catch {
-      // The failure was already reported by the loop; what remains in flight is retried from #rv.
-    }
-    this.#acks = Promise.resolve();
-    this.#inFlight = 0;
+    this.#generation++;
+    if (this.#outstanding > 0) await new Promise<void>((resolve) => this.#onQuiet.push(resolve));
+    this.#sent = [];
+    this.#head = 0;
+    this.#failure = undefined;
   }
 
   #progress(state: WatchState, message?: string): void {
@@ -263,7 +284,7 @@ export class ResourceWatch {
   }
 
   async #watch(signal: AbortSignal): Promise<void> {
-    const events = this.#o.client.watch(
+    await this.#o.client.watch(
       this.#path,
       {
         resourceVersion: this.#rv,
@@ -273,58 +294,113 @@ export class ResourceWatch {
         timeoutSeconds: Math.round(this.#o.watchTimeoutSeconds * (0.8 + Math.random() * 0.4)),
       },
       signal,
+      (ev, rawObject) => {
+        if (ev.type === "ERROR") {
+          if (ev.object.code === 410) throw new Expired(ev.object.message ?? "expired");
+          throw new KubeApiError(ev.object.code ?? 500, ev.object.message ?? "watch error");
+        }
+        if (ev.type === "BOOKMARK") return this.#bookmark(ev.object.metadata.resourceVersion);
+        const kind = ev.object.kind ?? this.#kind ?? this.#o.ref.resource;
+        return this.#emit(ev.type, ev.object, kind, ev.object.metadata.resourceVersion, rawObject);
+      },
     );
-    for await (const ev of events) {
-      if (ev.type === "ERROR") {
-        if (ev.object.code === 410) throw new Expired(ev.object.message ?? "expired");
-        throw new KubeApiError(ev.object.code ?? 500, ev.object.message ?? "watch error");
-      }
-      if (ev.type === "BOOKMARK") {
-        await this.#flush();
-        this.#rv = ev.object.metadata.resourceVersion;
-        this.#scheduleSave();
-        continue;
-      }
-      const kind = ev.object.kind ?? this.#kind ?? this.#o.ref.resource;
-      await this.#emit(ev.type, ev.object, kind, ev.object.metadata.resourceVersion);
-    }
     await this.#flush();
   }
 
-  /** Starts publishing one change; what it means for our state is applied once it is stored. */
-  async #emit(type: EventType, obj: KubeObject, kind: string, streamRv?: string): Promise<void> {
+  /** Moves the resume point to a bookmark once everything before it is stored. */
+  async #bookmark(rv: string): Promise<void> {
+    await this.#flush();
+    this.#rv = rv;
+    this.#scheduleSave();
+  }
+
+  /**
+   * Starts publishing one change; what it means for our state is applied once it is stored.
+   * Returns a promise only when the watch must wait (too many publishes in flight).
+   */
+  #emit(
+    type: EventType,
+    obj: KubeObject,
+    kind: string,
+    streamRv?: string,
+    rawObject?: string,
+  ): undefined | Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const room = this.#o.room?.();
+    if (room) {
+      // A change held back across a failure or stop belongs to a stream that is gone: the next
+      // one delivers it again, and applying it late could move the resume point past a gap.
+      const generation = this.#generation;
+      return room.then(() =>
+        generation === this.#generation ? this.#emit(type, obj, kind, streamRv, rawObject) : undefined,
+      );
+    }
     const envelope = buildEnvelope(this.#o.cluster, this.#o.ref, kind, type, obj, this.#o.now().toISOString());
     const { uid, resourceVersion, name, namespace } = obj.metadata;
-    const started = performance.now();
-    const stored = this.#o.publish(envelope);
-    // A failure surfaces through the ack chain, in order; until then it is not "unhandled".
-    stored.catch(() => undefined);
-    this.#inFlight++;
-    this.#acks = this.#acks.then(async () => {
-      const result = await stored;
-      this.#inFlight--;
+    const entry: Sent = {
+      type,
+      uid,
+      known:
+        type === "DELETED"
+          ? undefined
+          : namespace
+            ? { rv: resourceVersion, namespace, name, kind }
+            : { rv: resourceVersion, name, kind },
+      streamRv,
+      observedAt: envelope.observedAt,
+      started: performance.now(),
+      outcome: undefined,
+    };
+    this.#sent.push(entry);
+    this.#outstanding++;
+    this.#o.publish(envelope, envelopeJson(envelope, obj, rawObject)).then(
+      (result) => this.#stored(entry, result),
+      (err: unknown) => this.#stored(entry, err instanceof Error ? err : new Error(String(err))),
+    );
+    if (this.#sent.length - this.#head >= this.#o.maxInFlight) return this.#flush();
+    return undefined;
+  }
+
+  /** Applies every ack at the head of the line, in publish order, up to the first still unknown. */
+  #stored(entry: Sent, outcome: PublishResult | Error): void {
+    entry.outcome = outcome;
+    this.#outstanding--;
+    if (!this.#failure) {
       const m = this.#o.metrics;
-      if (m) {
-        this.#counter(result.duplicate ? "duplicates" : "published", type).inc();
-        m.lag.observe((performance.now() - started) / 1000);
+      let applied = false;
+      while (this.#head < this.#sent.length) {
+        const e = this.#sent[this.#head] as Sent;
+        if (e.outcome === undefined) break;
+        this.#head++;
+        if (e.outcome instanceof Error) {
+          this.#failure = e.outcome;
+          break;
+        }
+        applied = true;
+        if (m) {
+          this.#counter(e.outcome.duplicate ? "duplicates" : "published", e.type).inc();
+          m.lag.observe((performance.now() - e.started) / 1000);
+        }
+        if (e.known) {
+          this.#known.set(e.uid, e.known);
+          this.#dirtySet.set(e.uid, e.known);
+          this.#dirtyDel.delete(e.uid);
+        } else {
+          this.#known.delete(e.uid);
+          this.#dirtySet.delete(e.uid);
+          this.#dirtyDel.add(e.uid);
+        }
+        if (e.streamRv) this.#rv = e.streamRv;
+        this.#lastEventAt = e.observedAt;
       }
-      if (type === "DELETED") {
-        this.#known.delete(uid);
-        this.#dirtySet.delete(uid);
-        this.#dirtyDel.add(uid);
-      } else {
-        const k: KnownObject = namespace
-          ? { rv: resourceVersion, namespace, name, kind }
-          : { rv: resourceVersion, name, kind };
-        this.#known.set(uid, k);
-        this.#dirtySet.set(uid, k);
-        this.#dirtyDel.delete(uid);
+      if (this.#head === this.#sent.length) {
+        this.#sent = [];
+        this.#head = 0;
       }
-      if (streamRv) this.#rv = streamRv;
-      this.#lastEventAt = envelope.observedAt;
-      this.#scheduleSave();
-    });
-    if (this.#inFlight >= this.#o.maxInFlight) await this.#flush();
+      if (applied) this.#scheduleSave();
+      if (this.#failure || this.#head === this.#sent.length) for (const wake of this.#onApplied.splice(0)) wake();
+    }
+    if (this.#outstanding === 0) for (const wake of this.#onQuiet.splice(0)) wake();
   }
 
   /** Label sets resolved once per watch: prom-client hashes a label object on every call. */
@@ -346,7 +422,10 @@ export class ResourceWatch {
 
   /** Resolves when every publish so far is stored; throws the first publish failure. */
   async #flush(): Promise<void> {
-    await this.#acks;
+    if (!this.#failure && this.#head < this.#sent.length) {
+      await new Promise<void>((resolve) => this.#onApplied.push(resolve));
+    }
+    if (this.#failure) throw this.#failure;
   }
 
   /**

@@ -1,0 +1,124 @@
+import { StringDecoder } from "node:string_decoder";
+import type { Dispatcher } from "undici";
+
+/**
+ * Called for each line of a watch stream, in order. A returned promise holds the next line (and
+ * pauses the socket) until it settles; a rejection or a throw ends the stream with that error.
+ */
+export type LineHandler = (line: string) => undefined | Promise<void>;
+
+/** The response was not 2xx: its status and body, for the caller to explain. */
+export class StreamRefused extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${statusCode}`);
+  }
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * Reads a newline-delimited response straight from undici's dispatcher, one callback per line.
+ * Thousands of watch streams each carry an event now and then: a Readable and an async iterator
+ * per stream cost several promises and stream bookkeeping per event, this costs a split.
+ */
+export function streamLines(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  signal: AbortSignal,
+  onLine: LineHandler,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const decoder = new StringDecoder("utf8");
+    let partial = "";
+    let lines: string[] = [];
+    let next = 0;
+    let waiting = false;
+    let ended = false;
+    let settled = false;
+    let refused: { status: number; body: string } | undefined;
+    let controller: Dispatcher.DispatchController | undefined;
+
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      if (err) {
+        if (controller && !controller.aborted) controller.abort(err);
+        reject(err);
+      } else resolve();
+    };
+    const onAbort = () => finish(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    const drain = () => {
+      while (next < lines.length && !settled) {
+        const line = lines[next++] as string;
+        let held: undefined | Promise<void>;
+        try {
+          held = onLine(line);
+        } catch (err) {
+          return finish(err as Error);
+        }
+        if (held) {
+          waiting = true;
+          controller?.pause();
+          held.then(() => {
+            waiting = false;
+            controller?.resume();
+            drain();
+          }, finish);
+          return;
+        }
+      }
+      // Drop the handled lines now: a quiet stream would otherwise keep its last events alive
+      // until its next chunk, through several garbage collections, thousands of streams over.
+      if (next === lines.length) {
+        lines = [];
+        next = 0;
+      }
+      if (ended) finish();
+    };
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (settled) c.abort(signal.reason ?? new Error("aborted"));
+      },
+      onResponseStart(_c, statusCode) {
+        if (statusCode < 200 || statusCode >= 300) refused = { status: statusCode, body: "" };
+      },
+      onResponseData(_c, chunk) {
+        if (refused) {
+          if (refused.body.length < MAX_ERROR_BODY) refused.body += decoder.write(chunk);
+          return;
+        }
+        const parts = (partial + decoder.write(chunk)).split("\n");
+        partial = parts.pop() ?? "";
+        const fresh = parts.filter((l) => l.trim() !== "");
+        if (fresh.length === 0) return;
+        lines = next < lines.length ? lines.slice(next).concat(fresh) : fresh;
+        next = 0;
+        if (!waiting) drain();
+      },
+      onResponseEnd() {
+        if (refused) return finish(new StreamRefused(refused.status, refused.body + decoder.end()));
+        const last = (partial + decoder.end()).trim();
+        if (last) lines.push(last);
+        ended = true;
+        if (!waiting) drain();
+      },
+      onResponseError(_c, err) {
+        finish(err);
+      },
+    };
+    try {
+      dispatcher.dispatch(options, handler);
+    } catch (err) {
+      finish(err as Error);
+    }
+  });
+}
