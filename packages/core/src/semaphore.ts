@@ -1,16 +1,45 @@
 /**
+ * First in, first out, with O(1) take: Array#shift copies the whole array once it is large, and
+ * a burst on thousands of watches can queue tens of thousands of waiters.
+ */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  take(): T | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+}
+
+/**
  * At most `limit` holders at once; the rest wait in arrival order. The one counting primitive
  * behind every "so many in flight" bound in mcic.
  */
 export class Semaphore {
   readonly #limit: number;
   #held = 0;
-  // A queue read from `#head`, compacted now and then: Array#shift copies the whole array once it
-  // is large, and a burst on thousands of watches can queue tens of thousands of waiters.
-  #waiting: (() => void)[] = [];
-  #head = 0;
-  /** Waiting for room without taking a slot (see `room`); woken one per freed slot. */
-  #roomWaiting: (() => void)[] = [];
+  readonly #waiting = new Fifo<() => void>();
+  /** Waiting for room without taking a slot (see `room`). */
+  readonly #roomWaiting = new Fifo<() => void>();
+  #recheck: NodeJS.Immediate | undefined;
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -22,7 +51,7 @@ export class Semaphore {
 
   /** How many wait for a slot. */
   get waiting(): number {
-    return this.#waiting.length - this.#head;
+    return this.#waiting.size;
   }
 
   /** Takes a slot if one is free, without waiting (and without a promise). */
@@ -46,7 +75,20 @@ export class Semaphore {
    * Lets a producer stop reading its input instead of queueing work in memory; one waiter is
    * woken per freed slot, so a thousand paused producers do not all resume at once.
    */
-  #recheck: NodeJS.Immediate | undefined;
+  room(): undefined | Promise<void> {
+    if (this.#held < this.#limit && this.#waiting.size === 0) return undefined;
+    return new Promise<void>((resolve) => this.#roomWaiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.take();
+    if (next) {
+      next();
+      return;
+    }
+    this.#held--;
+    this.#wakeRoom();
+  }
 
   /**
    * Wakes as many room waiters as there are free slots. A woken one may not take its slot (it
@@ -55,40 +97,15 @@ export class Semaphore {
    */
   #wakeRoom(): void {
     let woke = false;
-    for (let free = this.#limit - this.#held; free > 0 && this.#roomWaiting.length > 0; free--) {
-      this.#roomWaiting.shift()?.();
+    for (let free = this.#limit - this.#held; free > 0 && this.#roomWaiting.size > 0; free--) {
+      this.#roomWaiting.take()?.();
       woke = true;
     }
-    if (woke && this.#roomWaiting.length > 0 && !this.#recheck) {
+    if (woke && this.#roomWaiting.size > 0 && !this.#recheck) {
       this.#recheck = setImmediate(() => {
         this.#recheck = undefined;
-        if (this.#head === this.#waiting.length) this.#wakeRoom();
+        if (this.#waiting.size === 0) this.#wakeRoom();
       });
     }
   }
-
-  room(): undefined | Promise<void> {
-    if (this.#held < this.#limit && this.#head === this.#waiting.length) return undefined;
-    return new Promise<void>((resolve) => this.#roomWaiting.push(resolve));
-  }
-
-  release(): void {
-    if (this.#head === this.#waiting.length) {
-      this.#held--;
-      this.#wakeRoom();
-      return;
-    }
-    const next = this.#waiting[this.#head] as () => void;
-    this.#waiting[this.#head++] = noop;
-    if (this.#head === this.#waiting.length) {
-      this.#waiting = [];
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
-      this.#waiting = this.#waiting.slice(this.#head);
-      this.#head = 0;
-    }
-    next();
-  }
 }
-
-function noop(): void {}
