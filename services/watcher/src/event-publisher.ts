@@ -8,8 +8,11 @@ export interface PublishResult {
 /**
  * Publishes an envelope to JetStream with its id as Nats-Msg-Id: the stream stores one change
  * once, however often a restart or a second replica publishes it. At most `maxInFlight` publishes
- * wait for their ack at once across all watches of the process: thousands of watches pipelining
- * on their own would swamp the server and time requests out.
+ * wait for their ack at once across all watches of the process, so a burst over thousands of
+ * watches cannot swamp the server. The window is wide on purpose: a full window pauses the watch
+ * streams, and pausing and resuming an HTTP stream per event cost more than the publish itself
+ * (with 512 the watcher spent about 1.5 times the CPU per event of 8,192; docs/benchmarks.md).
+ * An in-flight publish holds a few hundred bytes here and its envelope in the NATS socket.
  */
 /** Publishes one envelope; `json` is its serialised form when the caller already has it. */
 export type Publish = (envelope: Envelope, json?: string) => Promise<PublishResult>;
@@ -27,7 +30,7 @@ export interface EventPublisher {
   room: Room;
 }
 
-export function createEventPublisher(publisher: StreamPublisher, prefix: string, maxInFlight = 512): EventPublisher {
+export function createEventPublisher(publisher: StreamPublisher, prefix: string, maxInFlight = 8192): EventPublisher {
   const window = new Semaphore(maxInFlight);
   const release = () => window.release();
   const send = (envelope: Envelope, json: string | undefined): Promise<PublishResult> => {

@@ -37,7 +37,9 @@ async function main() {
 
   const metrics = createMetricsRegistry("watcher");
   const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
-  const publisher = new StreamPublisher(nats);
+  // A full publish window drains at the server's pace: on a slow replicated stream, 8,192 acks
+  // can take seconds, and a timeout would only republish the same events.
+  const publisher = new StreamPublisher(nats, { timeoutMs: 30_000 });
   const supervisor = new ClusterSupervisor({
     registry,
     subscriber,
