@@ -2,7 +2,15 @@
 // publishing of the same envelopes measured in the same run. `npm run bench:watcher -w @mcic/bench`
 // (CLUSTERS=1000 RESOURCES=4 OBJECTS=5 CHANGES=20000 by default).
 import { randomBytes } from "node:crypto";
-import { type Envelope, Registry, SecretBox, ensureEventsStream, eventSubject, eventsStreamName } from "@mcic/core";
+import {
+  type Envelope,
+  Registry,
+  SecretBox,
+  StreamPublisher,
+  ensureEventsStream,
+  eventSubject,
+  eventsStreamName,
+} from "@mcic/core";
 import { startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -114,28 +122,37 @@ if (process.env.PRINT_PHASE)
 const cpu = processStats(pid).cpuSeconds - cpuBefore;
 const watcherRate = CHANGES / watcherSeconds;
 
-// Baseline: the same number of envelopes of the same size, published straight to JetStream,
-// pipelined 256 deep. Run twice; the faster run counts, so noise can only flatter the baseline.
+// Baselines: the same number of envelopes of the same size, published straight to JetStream,
+// pipelined 256 deep, with the NATS client's own `js.publish` and with the StreamPublisher the
+// watcher uses. Each runs twice; the faster run counts, so noise can only flatter the baseline.
 const sample = (
   await jsm.streams.getMessage(eventsStreamName("mcic"), { last_by_subj: "mcic.events.>" })
 )?.json<Envelope>();
 const js = jetstream(nc);
+const streamPublisher = new StreamPublisher(nc, { timeoutMs: 30_000 });
 let rawCpuPerEvent = Number.POSITIVE_INFINITY;
-async function rawRun(tag: string): Promise<number> {
+async function rawRun(tag: string, lean: boolean): Promise<number> {
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   const pending: Promise<unknown>[] = [];
   for (let i = 0; i < CHANGES; i++) {
     const e = { ...(sample as Envelope), id: `raw/${tag}/${i}`, resourceVersion: String(i) };
-    pending.push(js.publish(eventSubject("mcic", e), JSON.stringify(e), { msgID: e.id }));
+    const subject = eventSubject("mcic", e);
+    pending.push(
+      lean
+        ? streamPublisher.publish(subject, JSON.stringify(e), e.id)
+        : js.publish(subject, JSON.stringify(e), { msgID: e.id }),
+    );
     if (pending.length >= 256) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
   const cpu = process.cpuUsage(cpuStart);
-  rawCpuPerEvent = Math.min(rawCpuPerEvent, (cpu.user + cpu.system) / CHANGES);
+  if (!lean) rawCpuPerEvent = Math.min(rawCpuPerEvent, (cpu.user + cpu.system) / CHANGES);
   return CHANGES / ((performance.now() - start) / 1000);
 }
-const rawRate = Math.max(await rawRun("a"), await rawRun("b"));
+const rawRate = Math.max(await rawRun("a", false), await rawRun("b", false));
+const leanRate = Math.max(await rawRun("c", true), await rawRun("d", true));
+streamPublisher.close();
 
 console.log("");
 console.log(
@@ -148,6 +165,8 @@ console.log(
 console.log(`watcher events/s               ${watcherRate.toFixed(0)}`);
 console.log(`raw JetStream publish/s        ${rawRate.toFixed(0)}`);
 console.log(`ratio watcher / raw            ${((watcherRate / rawRate) * 100).toFixed(0)}%   (target >= 50%)`);
+console.log(`raw StreamPublisher publish/s  ${leanRate.toFixed(0)}   (the publisher the watcher uses)`);
+console.log(`ratio watcher / StreamPublisher ${((watcherRate / leanRate) * 100).toFixed(0)}%`);
 const watcherCpuPerEvent = (cpu * 1e6) / CHANGES;
 console.log(
   `CPU per event: watcher / raw   ${watcherCpuPerEvent.toFixed(0)} us / ${rawCpuPerEvent.toFixed(0)} us (raw ${((rawCpuPerEvent / watcherCpuPerEvent) * 100).toFixed(0)}% of watcher)`,
