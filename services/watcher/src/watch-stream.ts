@@ -18,6 +18,7 @@ export class StreamRefused extends Error {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+const HOLD_LINES = 16;
 
 /**
  * Reads a newline-delimited response straight from undici's dispatcher, one callback per line.
@@ -65,10 +66,9 @@ export function streamLines(
         }
         if (held) {
           waiting = true;
-          controller?.pause();
           held.then(() => {
             waiting = false;
-            controller?.resume();
+            if (controller?.paused) controller.resume();
             drain();
           }, finish);
           return;
@@ -103,6 +103,10 @@ export function streamLines(
         lines = next < lines.length ? lines.slice(next).concat(fresh) : fresh;
         next = 0;
         if (!waiting) drain();
+        // Lines wait here while the handler holds the stream; past a few, the socket waits
+        // instead. Pausing at once cost more than the event: undici puts the bytes back into the
+        // socket and reads them again on resume.
+        else if (lines.length - next > HOLD_LINES && controller && !controller.paused) controller.pause();
       },
       onResponseEnd() {
         if (refused) return finish(new StreamRefused(refused.status, refused.body + decoder.end()));
