@@ -32,13 +32,15 @@ export function buildEnvelope(
   return envelope;
 }
 
+const CLOSE = Buffer.from("}");
+
 /**
- * The envelope as JSON. `rawObject`, the object's own text from the watch stream, is spliced in
- * when the envelope carries that object unchanged: re-serialising every object was the largest
- * single cost per event.
+ * The envelope as JSON. `rawObject`, the object's own bytes from the watch stream, is spliced in
+ * when the envelope carries that object unchanged: serialising and encoding every object again
+ * was the largest single cost per event.
  */
-export function envelopeJson(envelope: Envelope, parsed: KubeObject, rawObject?: string): string {
+export function envelopeJson(envelope: Envelope, parsed: KubeObject, rawObject?: Buffer): string | Buffer {
   if (rawObject === undefined || envelope.object !== parsed) return JSON.stringify(envelope);
   const { object: _object, ...head } = envelope;
-  return `${JSON.stringify(head).slice(0, -1)},"object":${rawObject}}`;
+  return Buffer.concat([Buffer.from(`${JSON.stringify(head).slice(0, -1)},"object":`), rawObject, CLOSE]);
 }

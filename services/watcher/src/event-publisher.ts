@@ -15,7 +15,7 @@ export interface PublishResult {
  * An in-flight publish holds a few hundred bytes here and its envelope in the NATS socket.
  */
 /** Publishes one envelope; `json` is its serialised form when the caller already has it. */
-export type Publish = (envelope: Envelope, json?: string) => Promise<PublishResult>;
+export type Publish = (envelope: Envelope, json?: string | Uint8Array) => Promise<PublishResult>;
 
 /** Undefined while publishing may go on; otherwise resolves when it may (see Semaphore.room). */
 export type Room = () => undefined | Promise<void>;
@@ -33,7 +33,7 @@ export interface EventPublisher {
 export function createEventPublisher(publisher: StreamPublisher, prefix: string, maxInFlight = 8192): EventPublisher {
   const window = new Semaphore(maxInFlight);
   const release = () => window.release();
-  const send = (envelope: Envelope, json: string | undefined): Promise<PublishResult> => {
+  const send = (envelope: Envelope, json: string | Uint8Array | undefined): Promise<PublishResult> => {
     const acked = publisher.publish(eventSubject(prefix, envelope), json ?? JSON.stringify(envelope), envelope.id);
     acked.then(release, release);
     return acked;

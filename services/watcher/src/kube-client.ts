@@ -67,15 +67,17 @@ function failure(statusCode: number, body: string, path: string): KubeApiError {
 }
 
 /**
- * The object's text inside a watch line, when the line is exactly `{"type":T,"object":O}` as API
- * servers write it; undefined for any other shape, and the caller serialises the parsed object.
+ * Where the object sits inside a watch line, when the line is exactly `{"type":T,"object":O}` as
+ * API servers write it: from `start` to `endTrim` characters before the end. Both ends are ASCII,
+ * so the same offsets hold in the line's bytes. Undefined for any other shape (the caller then
+ * serialises the parsed object).
  */
-export function rawObjectOf(line: string, event: WatchEvent): string | undefined {
+export function rawObjectAt(line: string, event: WatchEvent): { start: number; endTrim: number } | undefined {
   const prefix = `{"type":"${event.type}","object":`;
   if (!line.startsWith(prefix) || !line.endsWith("}")) return undefined;
   let members = 0;
   for (const _ in event) members++;
-  return members === 2 ? line.slice(prefix.length, -1) : undefined;
+  return members === 2 ? { start: prefix.length, endTrim: 1 } : undefined;
 }
 
 /**
@@ -128,7 +130,7 @@ export class KubeClient {
     path: string,
     query: Query,
     signal: AbortSignal,
-    onEvent: (event: WatchEvent, rawObject: string | undefined) => undefined | Promise<void>,
+    onEvent: (event: WatchEvent, rawObject: Buffer | undefined) => undefined | Promise<void>,
   ): Promise<void> {
     await this.#limiter?.take(signal);
     const url = new URL(`${this.#base}${path}${queryString({ ...query, watch: "true" })}`);
@@ -137,9 +139,11 @@ export class KubeClient {
         this.#agent,
         { origin: url.origin, path: `${url.pathname}${url.search}`, method: "GET", headers: this.#headers },
         signal,
-        (line) => {
+        (bytes) => {
+          const line = bytes.toString("utf8");
           const event = JSON.parse(line) as WatchEvent;
-          return onEvent(event, rawObjectOf(line, event));
+          const at = rawObjectAt(line, event);
+          return onEvent(event, at ? bytes.subarray(at.start, bytes.length - at.endTrim) : undefined);
         },
       );
     } catch (err) {

@@ -323,7 +323,7 @@ export class ResourceWatch {
     obj: KubeObject,
     kind: string,
     streamRv?: string,
-    rawObject?: string,
+    rawObject?: Buffer,
   ): undefined | Promise<void> {
     if (this.#failure) throw this.#failure;
     const room = this.#o.room?.();

@@ -2,10 +2,11 @@ import { StringDecoder } from "node:string_decoder";
 import type { Dispatcher } from "undici";
 
 /**
- * Called for each line of a watch stream, in order. A returned promise holds the next line (and
- * pauses the socket) until it settles; a rejection or a throw ends the stream with that error.
+ * Called for each line of a watch stream (its bytes, without the newline), in order. A returned
+ * promise holds the next line until it settles; a rejection or a throw ends the stream with it.
+ * Bytes, not text: the caller can pass an object's bytes on without encoding them again.
  */
-export type LineHandler = (line: string) => undefined | Promise<void>;
+export type LineHandler = (line: Buffer) => undefined | Promise<void>;
 
 /** The response was not 2xx: its status and body, for the caller to explain. */
 export class StreamRefused extends Error {
@@ -33,8 +34,8 @@ export function streamLines(
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const decoder = new StringDecoder("utf8");
-    let partial = "";
-    let lines: string[] = [];
+    let partial: Buffer | undefined;
+    let lines: Buffer[] = [];
     let next = 0;
     let waiting = false;
     let ended = false;
@@ -57,7 +58,7 @@ export function streamLines(
 
     const drain = () => {
       while (next < lines.length && !settled) {
-        const line = lines[next++] as string;
+        const line = lines[next++] as Buffer;
         let held: undefined | Promise<void>;
         try {
           held = onLine(line);
@@ -96,9 +97,15 @@ export function streamLines(
           if (refused.body.length < MAX_ERROR_BODY) refused.body += decoder.write(chunk);
           return;
         }
-        const parts = (partial + decoder.write(chunk)).split("\n");
-        partial = parts.pop() ?? "";
-        const fresh = parts.filter((l) => l.trim() !== "");
+        // A newline byte never sits inside a multi-byte character, so splitting bytes is safe.
+        const data = partial ? Buffer.concat([partial, chunk]) : chunk;
+        const fresh: Buffer[] = [];
+        let start = 0;
+        for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+          if (!blank(data, start, nl)) fresh.push(data.subarray(start, nl));
+          start = nl + 1;
+        }
+        partial = start < data.length ? data.subarray(start) : undefined;
         if (fresh.length === 0) return;
         lines = next < lines.length ? lines.slice(next).concat(fresh) : fresh;
         next = 0;
@@ -110,8 +117,8 @@ export function streamLines(
       },
       onResponseEnd() {
         if (refused) return finish(new StreamRefused(refused.status, refused.body + decoder.end()));
-        const last = (partial + decoder.end()).trim();
-        if (last) lines.push(last);
+        if (partial && !blank(partial, 0, partial.length)) lines.push(partial);
+        partial = undefined;
         ended = true;
         if (!waiting) drain();
       },
@@ -125,4 +132,13 @@ export function streamLines(
       finish(err as Error);
     }
   });
+}
+
+/** Only spaces, tabs and carriage returns between start and end. */
+function blank(data: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = data[i];
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
 }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { buildEnvelope, envelopeJson } from "./envelope-builder.js";
+import { type WatchEvent, rawObjectAt } from "./kube-client.js";
+
+const ref = { group: "networking.k8s.io", version: "v1", resource: "ingresses" };
+const object = {
+  apiVersion: "networking.k8s.io/v1",
+  kind: "Ingress",
+  metadata: { name: "web", namespace: "shop", uid: "u1", resourceVersion: "7" },
+  spec: { rules: [{ host: "ünïcode.example" }] },
+};
+
+describe("envelopeJson", () => {
+  it("splices the object's bytes from the watch line into JSON equal to serialising the envelope", () => {
+    const line = `{"type":"MODIFIED","object":${JSON.stringify(object)}}`;
+    const event = JSON.parse(line) as WatchEvent;
+    const at = rawObjectAt(line, event);
+    expect(at).toBeDefined();
+    const bytes = Buffer.from(line);
+    const raw = bytes.subarray(at?.start, bytes.length - (at?.endTrim ?? 0));
+    const envelope = buildEnvelope("c1", ref, "Ingress", "MODIFIED", event.object, "2026-11-26T00:00:00.000Z");
+    const spliced = envelopeJson(envelope, event.object, raw);
+    expect(Buffer.isBuffer(spliced)).toBe(true);
+    expect(JSON.parse(spliced.toString())).toEqual(JSON.parse(JSON.stringify(envelope)));
+  });
+
+  it("serialises the envelope when the line has another shape or the object was completed", () => {
+    const reordered = `{"object":${JSON.stringify(object)},"type":"ADDED"}`;
+    expect(rawObjectAt(reordered, JSON.parse(reordered) as WatchEvent)).toBeUndefined();
+    const extra = `{"type":"ADDED","object":${JSON.stringify(object)},"x":1}`;
+    expect(rawObjectAt(extra, JSON.parse(extra) as WatchEvent)).toBeUndefined();
+    // A list item lacks apiVersion and kind: the envelope carries a completed copy, not the bytes.
+    const { apiVersion: _a, kind: _k, ...item } = object;
+    const envelope = buildEnvelope("c1", ref, "Ingress", "ADDED", item, "2026-11-26T00:00:00.000Z");
+    const json = envelopeJson(envelope, item, Buffer.from(JSON.stringify(item)));
+    expect(typeof json).toBe("string");
+    expect(JSON.parse(json as string).object).toMatchObject({ apiVersion: "networking.k8s.io/v1", kind: "Ingress" });
+  });
+});
