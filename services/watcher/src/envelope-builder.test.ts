@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildEnvelope, envelopeJson } from "./envelope-builder.js";
-import { type WatchEvent, rawObjectAt } from "./kube-client.js";
+import { type WatchEvent, rawObjectBytes } from "./kube-client.js";
 
 const ref = { group: "networking.k8s.io", version: "v1", resource: "ingresses" };
 const object = {
@@ -14,10 +14,8 @@ describe("envelopeJson", () => {
   it("splices the object's bytes from the watch line into JSON equal to serialising the envelope", () => {
     const line = `{"type":"MODIFIED","object":${JSON.stringify(object)}}`;
     const event = JSON.parse(line) as WatchEvent;
-    const at = rawObjectAt(line, event);
-    expect(at).toBeDefined();
-    const bytes = Buffer.from(line);
-    const raw = bytes.subarray(at?.start, bytes.length - (at?.endTrim ?? 0));
+    const raw = rawObjectBytes(line, Buffer.from(line), event);
+    expect(raw?.toString()).toBe(JSON.stringify(object));
     const envelope = buildEnvelope("c1", ref, "Ingress", "MODIFIED", event.object, "2026-11-26T00:00:00.000Z");
     const spliced = envelopeJson(envelope, event.object, raw);
     expect(Buffer.isBuffer(spliced)).toBe(true);
@@ -26,9 +24,9 @@ describe("envelopeJson", () => {
 
   it("serialises the envelope when the line has another shape or the object was completed", () => {
     const reordered = `{"object":${JSON.stringify(object)},"type":"ADDED"}`;
-    expect(rawObjectAt(reordered, JSON.parse(reordered) as WatchEvent)).toBeUndefined();
+    expect(rawObjectBytes(reordered, Buffer.from(reordered), JSON.parse(reordered) as WatchEvent)).toBeUndefined();
     const extra = `{"type":"ADDED","object":${JSON.stringify(object)},"x":1}`;
-    expect(rawObjectAt(extra, JSON.parse(extra) as WatchEvent)).toBeUndefined();
+    expect(rawObjectBytes(extra, Buffer.from(extra), JSON.parse(extra) as WatchEvent)).toBeUndefined();
     // A list item lacks apiVersion and kind: the envelope carries a completed copy, not the bytes.
     const { apiVersion: _a, kind: _k, ...item } = object;
     const envelope = buildEnvelope("c1", ref, "Ingress", "ADDED", item, "2026-11-26T00:00:00.000Z");

@@ -67,17 +67,16 @@ function failure(statusCode: number, body: string, path: string): KubeApiError {
 }
 
 /**
- * Where the object sits inside a watch line, when the line is exactly `{"type":T,"object":O}` as
- * API servers write it: from `start` to `endTrim` characters before the end. Both ends are ASCII,
- * so the same offsets hold in the line's bytes. Undefined for any other shape (the caller then
- * serialises the parsed object).
+ * The object's bytes inside a watch line, when the line is exactly `{"type":T,"object":O}` as API
+ * servers write it. The prefix and the closing brace are ASCII, so the text's offsets hold in its
+ * bytes. Undefined for any other shape (the caller then serialises the parsed object).
  */
-export function rawObjectAt(line: string, event: WatchEvent): { start: number; endTrim: number } | undefined {
+export function rawObjectBytes(line: string, bytes: Buffer, event: WatchEvent): Buffer | undefined {
   const prefix = `{"type":"${event.type}","object":`;
   if (!line.startsWith(prefix) || !line.endsWith("}")) return undefined;
   let members = 0;
   for (const _ in event) members++;
-  return members === 2 ? { start: prefix.length, endTrim: 1 } : undefined;
+  return members === 2 ? bytes.subarray(prefix.length, bytes.length - 1) : undefined;
 }
 
 /**
@@ -142,8 +141,7 @@ export class KubeClient {
         (bytes) => {
           const line = bytes.toString("utf8");
           const event = JSON.parse(line) as WatchEvent;
-          const at = rawObjectAt(line, event);
-          return onEvent(event, at ? bytes.subarray(at.start, bytes.length - at.endTrim) : undefined);
+          return onEvent(event, rawObjectBytes(line, bytes, event));
         },
       );
     } catch (err) {
