@@ -1,6 +1,6 @@
 import { type Server, createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { createHttpApi } from "./http-api.js";
 import { SimCluster } from "./sim-cluster.js";
 
@@ -38,9 +38,16 @@ export class KubeSim {
   readonly #server: Server;
   readonly #options: KubeSimOptions;
   readonly #clusters = new Map<string, SimCluster>();
+  // Raw sockets, including TLS ones still in their handshake, which closeAllConnections does not
+  // know of: one of those kept stop() waiting until the client gave up.
+  readonly #sockets = new Set<Socket>();
 
   private constructor(server: Server, url: string, options: KubeSimOptions) {
     this.#server = server;
+    server.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
     this.url = url;
     this.port = (server.address() as AddressInfo).port;
     this.#options = options;
@@ -90,6 +97,7 @@ export class KubeSim {
     for (const c of this.#clusters.values()) c.closeWatches({ graceful: true });
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
+    for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
 }
