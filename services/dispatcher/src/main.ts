@@ -14,10 +14,10 @@ import {
 import { jetstream } from "@nats-io/jetstream";
 import { loadDispatcherConfig } from "./config.js";
 import { Deliverer, DEFAULT_MAX_AGE_SECONDS } from "./deliverer.js";
-import { DeliveryConsumer } from "./delivery-consumer.js";
+import { createDeliveryConsumer } from "./delivery-consumer.js";
 import { DeliveryRecorder } from "./delivery-recorder.js";
 import { createDispatcherMetrics } from "./dispatcher-metrics.js";
-import { EventConsumer } from "./event-consumer.js";
+import { createEventConsumer } from "./event-consumer.js";
 import { LatestTracker } from "./latest-tracker.js";
 import { OrderGuard } from "./order-guard.js";
 import { ReplicaCount } from "./replica-count.js";
@@ -87,8 +87,8 @@ async function main() {
   // An attempt can take the full timeout; acks must outlast it, with margin for the lane queue.
   const ackWaitMs = Math.max(5000, config.DISPATCH_TIMEOUT_MS * 3);
   const common = { nats, prefix: config.MCIC_PREFIX, index, lanes, deliverer, ackWaitMs, logger };
-  const events = new EventConsumer({ ...common, concurrency: eventWindow });
-  const deliveries = new DeliveryConsumer({ ...common, recorder, latest, concurrency: config.DISPATCH_CONCURRENCY });
+  const events = createEventConsumer({ ...common, concurrency: eventWindow });
+  const deliveries = createDeliveryConsumer({ ...common, recorder, latest, concurrency: config.DISPATCH_CONCURRENCY });
   await deliveries.start();
   await events.start();
 
