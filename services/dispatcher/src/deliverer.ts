@@ -13,7 +13,8 @@ import {
 } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { DeliveryRecorder } from "./delivery-recorder.js";
-import type { LatestTracker, OrderGuard } from "./latest-tracker.js";
+import type { LatestTracker } from "./latest-tracker.js";
+import type { OrderGuard } from "./order-guard.js";
 import type { ReplicaCount } from "./replica-count.js";
 import { classify, retryDelay } from "./retry-policy.js";
 import type { Target } from "./server-index.js";

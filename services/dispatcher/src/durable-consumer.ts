@@ -8,8 +8,12 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import type { z } from "zod";
 
-export interface ConsumerLoopOptions {
+/** A handled message is acked, unless the handler asks for it back later (not due yet). */
+export type HandlerOutcome = undefined | { redeliverInMs: number };
+
+export interface DurableConsumerOptions<T> {
   nats: NatsConnection;
   stream: string;
   /** Durable name: every dispatcher replica binds to the same one (queue semantics). */
@@ -20,21 +24,24 @@ export interface ConsumerLoopOptions {
   /** Messages handled at once by this replica. */
   concurrency: number;
   logger: Logger;
-  handle: (msg: JsMsg) => Promise<void>;
+  /** What every message must hold; one that does not is terminated. */
+  schema: z.ZodType<T>;
+  handle: (value: T) => Promise<HandlerOutcome>;
 }
 
 /**
- * A shared durable pull consumer and a loop handling its messages with bounded concurrency. A
- * handler that throws leaves its message unacked: JetStream redelivers it after a short delay.
+ * A shared durable pull consumer handing schema-checked messages to a typed handler, with bounded
+ * concurrency. The message is acked when the handler resolves; a handler that throws gets it back
+ * after a second (JetStream keeps it meanwhile, across restarts).
  */
-export class ConsumerLoop {
-  readonly #o: ConsumerLoopOptions;
+export class DurableConsumer<T> {
+  readonly #o: DurableConsumerOptions<T>;
   readonly #inFlight = new Set<Promise<void>>();
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   readonly #slots: Semaphore;
 
-  constructor(options: ConsumerLoopOptions) {
+  constructor(options: DurableConsumerOptions<T>) {
     this.#o = options;
     this.#slots = new Semaphore(options.concurrency);
   }
@@ -65,7 +72,7 @@ export class ConsumerLoop {
     for await (const msg of messages) {
       // A semaphore, not Promise.race over everything in flight (O(in flight) per message).
       await this.#slots.acquire();
-      const work = this.#o.handle(msg).catch((err: unknown) => {
+      const work = this.#handle(msg).catch((err: unknown) => {
         this.#o.logger.error(
           { err, stream: this.#o.stream, seq: msg.seq },
           "message handling failed; it will be redelivered",
@@ -78,6 +85,25 @@ export class ConsumerLoop {
         this.#slots.release();
       });
     }
+  }
+
+  async #handle(msg: JsMsg): Promise<void> {
+    let value: T;
+    try {
+      value = this.#o.schema.parse(msg.json());
+    } catch (err) {
+      // Retrying cannot fix a malformed message; terminate it so it does not come back.
+      this.#o.logger.error(
+        { stream: this.#o.stream, seq: msg.seq, subject: msg.subject, err: (err as Error).message },
+        "malformed message; dropped",
+      );
+      // No reason text: nats-server before 2.10 ignores "+TERM <reason>" and would redeliver it.
+      msg.term();
+      return;
+    }
+    const outcome = await this.#o.handle(value);
+    if (outcome) msg.nak(outcome.redeliverInMs);
+    else msg.ack();
   }
 
   /** Stops taking messages and waits for those in hand; unacked ones go back to the stream. */

@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import {
+  type Backends,
+  DeliveryRecordSchema,
+  type Envelope,
+  Registry,
+  SecretBox,
+  ServerFiltersSchema,
+  connectBackends,
+  createLogger,
+  envelopeId,
+  eventSubject,
+  eventsStreamName,
+  generateWebhookSecret,
+  redisKeys,
+} from "@mcic/core";
+import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadDispatcherConfig } from "./config.js";
+import { createDispatcher } from "./dispatcher.js";
+
+const prefix = "dt";
+const keys = redisKeys(prefix);
+const secretKey = randomBytes(32);
+let nats: TestServer;
+let redis: TestServer;
+let backends: Backends;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  [nats, redis, receiver] = await Promise.all([startNats(), startRedis(), startReceiver()]);
+  backends = await connectBackends({
+    service: "dispatcher-test",
+    natsUrl: nats.url,
+    redisUrl: redis.url,
+    prefix,
+    replicas: 1,
+    streams: ["events", "deliveries"],
+    subscriber: true,
+    logger: createLogger({ name: "dispatcher-test", level: "silent" }),
+  });
+});
+
+afterAll(async () => {
+  await backends?.close();
+  await Promise.all([receiver?.close(), nats?.stop(), redis?.stop()]);
+});
+
+function envelope(name: string, rv: number): Envelope {
+  const uid = `uid-${name}`;
+  return {
+    id: envelopeId("c1", uid, String(rv), "MODIFIED"),
+    cluster: "c1",
+    group: "",
+    version: "v1",
+    resource: "configmaps",
+    kind: "ConfigMap",
+    namespace: "ns",
+    name,
+    uid,
+    resourceVersion: String(rv),
+    type: "MODIFIED",
+    observedAt: new Date().toISOString(),
+    object: {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace: "ns", uid, resourceVersion: String(rv) },
+    },
+  };
+}
+
+describe("createDispatcher", () => {
+  it("runs in-process: delivers a signed event to a registered server, reports ready, stops cleanly", async () => {
+    const secret = generateWebhookSecret();
+    const box = new SecretBox(secretKey);
+    const now = new Date().toISOString();
+    await new Registry({ redis: backends.redis, prefix }).createServer({
+      name: "rx",
+      url: receiver.url,
+      filters: ServerFiltersSchema.parse({}),
+      headers: box.seal("{}"),
+      secret: box.seal(secret),
+      includeSecretData: false,
+      snapshot: false,
+      enabled: true,
+      retry: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    const config = loadDispatcherConfig({
+      NATS_URL: nats.url,
+      REDIS_URL: redis.url,
+      MCIC_PREFIX: prefix,
+      MCIC_SECRET_KEY: secretKey.toString("base64"),
+      METRICS_PORT: "0",
+      LOG_LEVEL: "silent",
+    });
+    const dispatcher = createDispatcher({
+      config,
+      logger: createLogger({ name: "dispatcher", level: "silent" }),
+      backends,
+      replicaId: "in-process",
+    });
+    await dispatcher.start();
+    try {
+      const ready = await fetch(`http://127.0.0.1:${dispatcher.opsPort}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await backends.redis.zrange(keys.dispatchers, 0, -1)).toEqual(["in-process"]);
+
+      const event = envelope("settings", 7);
+      await jetstream(backends.nats).publish(eventSubject(prefix, event), JSON.stringify(event), { msgID: event.id });
+      const [request] = await receiver.waitForCount(1);
+      const cloudEvent = new Webhook(secret).verify(request?.body ?? "", {
+        "webhook-id": String(request?.headers["webhook-id"]),
+        "webhook-timestamp": String(request?.headers["webhook-timestamp"]),
+        "webhook-signature": String(request?.headers["webhook-signature"]),
+      }) as { id: string; data: { object: { metadata: { name: string } } } };
+      expect(cloudEvent.id).toBe(event.id);
+      expect(cloudEvent.data.object.metadata.name).toBe("settings");
+
+      const records = await waitFor(
+        async () => {
+          const raw = await backends.redis.lrange(keys.deliveries("rx"), 0, -1);
+          return raw.length > 0 && raw.map((r) => DeliveryRecordSchema.parse(JSON.parse(r)));
+        },
+        { message: "the delivery recorded" },
+      );
+      expect(records).toMatchObject([{ eventId: event.id, outcome: "delivered", status: 204, attempt: 1 }]);
+    } finally {
+      await dispatcher.stop();
+    }
+
+    // Stopped: the event was acked (nothing comes back), the replica left the heartbeat set, and
+    // the ops server is closed.
+    const jsm = await jetstreamManager(backends.nats);
+    const consumer = await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(eventsStreamName(prefix), `${eventsStreamName(prefix)}_dispatch`);
+        return info.num_ack_pending === 0 && info;
+      },
+      { message: "the event acked" },
+    );
+    expect(consumer.num_redelivered).toBe(0);
+    expect(await backends.redis.zcard(keys.dispatchers)).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${dispatcher.opsPort}/healthz`)).rejects.toThrow();
+    expect(receiver.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,157 @@
+import { Writable } from "node:stream";
+import { createLogger } from "@mcic/core";
+import { type TestServer, startNats, waitFor } from "@mcic/core/testing";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type NatsConnection, connect } from "@nats-io/transport-node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { DurableConsumer, type HandlerOutcome } from "./durable-consumer.js";
+
+const Order = z.object({ id: z.string(), qty: z.number().int().positive() });
+type Order = z.infer<typeof Order>;
+
+let server: TestServer;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let consumer: DurableConsumer<Order> | undefined;
+let stream = "";
+const logLines: Record<string, unknown>[] = [];
+const logger = createLogger({
+  name: "durable-consumer-test",
+  destination: new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      cb();
+    },
+  }),
+});
+
+beforeAll(async () => {
+  server = await startNats();
+  nc = await connect({ servers: server.url, noAsyncTraces: true });
+  jsm = await jetstreamManager(nc);
+});
+
+afterEach(async () => {
+  await consumer?.stop();
+  consumer = undefined;
+});
+
+afterAll(async () => {
+  await nc.close();
+  await server.stop();
+});
+
+let streams = 0;
+/** A stream of its own per test, so one test's messages never reach another's consumer. */
+async function startConsumer(handle: (order: Order) => Promise<HandlerOutcome>): Promise<void> {
+  stream = `S${++streams}`;
+  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  consumer = new DurableConsumer({
+    nats: nc,
+    stream,
+    durable: `${stream}_test`,
+    filterSubject: `${stream}.>`,
+    ackWaitMs: 30_000,
+    maxAckPending: 100,
+    concurrency: 4,
+    logger,
+    schema: Order,
+    handle,
+  });
+  await consumer.start();
+}
+
+async function publish(body: unknown): Promise<number> {
+  const ack = await jetstream(nc).publish(`${stream}.orders`, typeof body === "string" ? body : JSON.stringify(body));
+  return ack.seq;
+}
+
+/** True once the consumer has settled every message up to `seq` (acked or terminated). */
+async function settledThrough(seq: number): Promise<boolean> {
+  const info = await jsm.consumers.info(stream, `${stream}_test`);
+  return info.ack_floor.stream_seq >= seq && info.num_ack_pending === 0 && info.num_pending === 0;
+}
+
+describe("DurableConsumer", () => {
+  it("hands a valid message to the handler, parsed, and acks it when the handler resolves", async () => {
+    const seen: Order[] = [];
+    await startConsumer(async (order) => {
+      seen.push(order);
+      return undefined;
+    });
+    const seq = await publish({ id: "a", qty: 2 });
+    await waitFor(() => settledThrough(seq), { message: "the message acked" });
+    expect(seen).toEqual([{ id: "a", qty: 2 }]);
+  });
+
+  it("terminates and logs a message failing the schema (or not JSON); the handler never sees it", async () => {
+    const seen: Order[] = [];
+    await startConsumer(async (order) => {
+      seen.push(order);
+      return undefined;
+    });
+    const bad = await publish({ id: "b", qty: -1 });
+    const garbage = await publish("{not json");
+    const good = await publish({ id: "c", qty: 1 });
+    await waitFor(() => settledThrough(good), { message: "all three settled" });
+    expect(seen).toEqual([{ id: "c", qty: 1 }]);
+    const dropped = logLines.filter((l) => l.msg === "malformed message; dropped" && l.stream === stream);
+    expect(dropped.map((l) => l.seq).sort()).toEqual([bad, garbage].sort());
+    // Terminated, not merely nak'ed: nothing comes back for redelivery.
+    const info = await jsm.consumers.info(stream, `${stream}_test`);
+    expect(info.num_redelivered).toBe(0);
+  });
+
+  it("gives the message back after the delay the handler asks for, then acks it", async () => {
+    const seenAt: number[] = [];
+    await startConsumer(async () => {
+      seenAt.push(Date.now());
+      return seenAt.length === 1 ? { redeliverInMs: 300 } : undefined;
+    });
+    const seq = await publish({ id: "d", qty: 1 });
+    await waitFor(() => seenAt.length === 2 && settledThrough(seq), { message: "the message redelivered, then acked" });
+    const [first = 0, second = 0] = seenAt;
+    expect(second - first).toBeGreaterThanOrEqual(250);
+  });
+
+  it("redelivers a message whose handler failed, and logs the failure", async () => {
+    let calls = 0;
+    await startConsumer(async () => {
+      calls++;
+      if (calls === 1) throw new Error("receiver exploded");
+      return undefined;
+    });
+    const seq = await publish({ id: "e", qty: 1 });
+    await waitFor(() => calls === 2 && settledThrough(seq), { message: "the message handled again and acked" });
+    expect(
+      logLines.some((l) => l.msg === "message handling failed; it will be redelivered" && l.stream === stream),
+    ).toBe(true);
+  });
+
+  it("stops taking messages and waits for those in hand", async () => {
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => {
+      finish = r;
+    });
+    let started = false;
+    await startConsumer(async () => {
+      started = true;
+      await finished;
+      return undefined;
+    });
+    const seq = await publish({ id: "f", qty: 1 });
+    await waitFor(() => started, { message: "the handler started" });
+    let stopped = false;
+    const stopping = consumer?.stop().then(() => {
+      stopped = true;
+    });
+    // The handler still holds its message: stop must not have resolved.
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    finish();
+    await stopping;
+    consumer = undefined;
+    await waitFor(() => settledThrough(seq), { message: "the message in hand acked" });
+  });
+});
