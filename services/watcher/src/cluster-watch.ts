@@ -9,9 +9,10 @@ import {
   parseResource,
 } from "@mcic/core";
 import { KubeClient } from "./kube-client.js";
-import { ResourceWatch, type WatchProgress } from "./resource-watch.js";
+import { ResourceWatch } from "./resource-watch.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ClusterResumeStore } from "./resume-store.js";
+import { worstProgress } from "./watch-progress.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
 
 export interface ClusterWatchOptions {
@@ -28,8 +29,6 @@ export interface ClusterWatchOptions {
   /** Requests per second to this cluster's API server (bursts of twice that). */
   requestsPerSecond?: number;
 }
-
-const RANK = { error: 3, syncing: 2, watching: 1 } as const;
 
 /**
  * All watches of one cluster: one per resource, or per resource and namespace when the cluster is
@@ -114,10 +113,7 @@ export class ClusterWatch {
   /** The worst state over a resource's namespaces stands for the resource. */
   #status(resource: string): ResourceStatus {
     const progress = (this.#watches.get(resource) ?? []).map((w) => w.progress);
-    const worst = progress.reduce<WatchProgress | undefined>(
-      (a, b) => (!a || RANK[b.state] > RANK[a.state] ? b : a),
-      undefined,
-    ) ?? { state: "syncing" };
+    const worst = worstProgress(progress);
     const status: ResourceStatus = { resource, state: worst.state, watcherId: this.#o.watcherId };
     if (worst.message) status.message = worst.message;
     if (progress.length === 1 && worst.resourceVersion) status.resourceVersion = worst.resourceVersion;
