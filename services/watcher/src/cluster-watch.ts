@@ -3,6 +3,7 @@ import {
   type Connection,
   type Envelope,
   type Logger,
+  type Redis,
   type Registry,
   type ResourceStatus,
   type StoredCluster,
@@ -19,6 +20,8 @@ export interface ClusterWatchOptions {
   cluster: StoredCluster;
   connection: Connection;
   registry: Registry;
+  /** Where the resume state is kept. */
+  redis: Redis;
   watcherId: string;
   publish: Publish;
   /** Asked before each publish; a promise pauses the watch until it resolves. */
@@ -51,7 +54,7 @@ export class ClusterWatch {
     this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2));
     const { cluster, logger } = options;
     const resume = new ClusterResumeStore({
-      redis: options.registry.redis,
+      redis: options.redis,
       keys: options.registry.keys,
       cluster: cluster.name,
       watcherId: options.watcherId,
