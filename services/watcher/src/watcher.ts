@@ -17,6 +17,8 @@ import { LeaseTable } from "./lease-table.js";
 import { SnapshotResponder } from "./snapshot-responder.js";
 import { createWatcherMetrics } from "./watcher-metrics.js";
 
+export { loadWatcherConfig, type WatcherConfig } from "./config.js";
+
 export interface WatcherDeps {
   config: WatcherConfig;
   logger: Logger;
