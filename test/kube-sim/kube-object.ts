@@ -1,19 +1,12 @@
+import type { KubeObject as CoreKubeObject } from "@mcic/core";
+
 /** A stored Kubernetes object: whatever the client sent, plus the metadata the server owns. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid: string;
-    resourceVersion: string;
+export interface KubeObject extends CoreKubeObject {
+  metadata: CoreKubeObject["metadata"] & {
     creationTimestamp: string;
     generation?: number;
-    labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    [k: string]: unknown;
   };
-  [k: string]: unknown;
 }
 
 /** Store key and list order in one: real apiservers list sorted by namespace, then name. */

@@ -3,6 +3,7 @@ export { fieldErrors } from "./zod-issues.js";
 export { baseEnvSchema, envSchemas, parseEnv, parseDuration, redactConfig } from "./config.js";
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from "./logger.js";
 export { parseResource, formatResource, apiPrefix, type ResourceRef } from "./resource.js";
+export type { KubeObject } from "./kube-object.js";
 export {
   EnvelopeSchema,
   EVENT_TYPES,

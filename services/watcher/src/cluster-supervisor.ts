@@ -18,6 +18,8 @@ import { LeaseLostError, clearClusterState } from "./resume-store.js";
 
 export interface SupervisorOptions {
   registry: Registry;
+  /** Where the cluster watches keep their resume state. */
+  redis: Redis;
   /** A dedicated connection: a Redis connection in subscriber mode can do nothing else. */
   subscriber: Redis;
   box: SecretBox;
@@ -150,6 +152,7 @@ export class ClusterSupervisor {
       cluster,
       connection,
       registry,
+      redis: this.#o.redis,
       watcherId: leases.watcherId,
       // The fence: once our lease may have expired, nothing more leaves this replica.
       publish: (e, json) =>

@@ -3,21 +3,25 @@ import {
   type Connection,
   type Envelope,
   type Logger,
+  type Redis,
   type Registry,
   type ResourceStatus,
   type StoredCluster,
   parseResource,
 } from "@mcic/core";
 import { KubeClient } from "./kube-client.js";
-import { ResourceWatch, type WatchProgress } from "./resource-watch.js";
+import { ResourceWatch } from "./resource-watch.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { ClusterResumeStore } from "./resume-store.js";
+import { worstProgress } from "./watch-progress.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
 
 export interface ClusterWatchOptions {
   cluster: StoredCluster;
   connection: Connection;
   registry: Registry;
+  /** Where the resume state is kept. */
+  redis: Redis;
   watcherId: string;
   publish: Publish;
   /** Asked before each publish; a promise pauses the watch until it resolves. */
@@ -28,8 +32,6 @@ export interface ClusterWatchOptions {
   /** Requests per second to this cluster's API server (bursts of twice that). */
   requestsPerSecond?: number;
 }
-
-const RANK = { error: 3, syncing: 2, watching: 1 } as const;
 
 /**
  * All watches of one cluster: one per resource, or per resource and namespace when the cluster is
@@ -52,7 +54,7 @@ export class ClusterWatch {
     this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2));
     const { cluster, logger } = options;
     const resume = new ClusterResumeStore({
-      redis: options.registry.redis,
+      redis: options.redis,
       keys: options.registry.keys,
       cluster: cluster.name,
       watcherId: options.watcherId,
@@ -114,10 +116,7 @@ export class ClusterWatch {
   /** The worst state over a resource's namespaces stands for the resource. */
   #status(resource: string): ResourceStatus {
     const progress = (this.#watches.get(resource) ?? []).map((w) => w.progress);
-    const worst = progress.reduce<WatchProgress | undefined>(
-      (a, b) => (!a || RANK[b.state] > RANK[a.state] ? b : a),
-      undefined,
-    ) ?? { state: "syncing" };
+    const worst = worstProgress(progress);
     const status: ResourceStatus = { resource, state: worst.state, watcherId: this.#o.watcherId };
     if (worst.message) status.message = worst.message;
     if (progress.length === 1 && worst.resourceVersion) status.resourceVersion = worst.resourceVersion;

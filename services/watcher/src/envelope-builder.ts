@@ -1,5 +1,4 @@
-import { type Envelope, type EventType, type ResourceRef, envelopeId } from "@mcic/core";
-import type { KubeObject } from "./kube-client.js";
+import { type Envelope, type EventType, type KubeObject, type ResourceRef, envelopeId } from "@mcic/core";
 
 /** Builds the envelope of one observed change; list items lack apiVersion/kind, so both are set. */
 export function buildEnvelope(

@@ -5,15 +5,6 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-/**
- * Publishes an envelope to JetStream with its id as Nats-Msg-Id: the stream stores one change
- * once, however often a restart or a second replica publishes it. At most `maxInFlight` publishes
- * wait for their ack at once across all watches of the process, so a burst over thousands of
- * watches cannot swamp the server. The window is wide on purpose: a full window pauses the watch
- * streams, and pausing and resuming an HTTP stream per event cost more than the publish itself
- * (with 512 the watcher spent about 1.5 times the CPU per event of 8,192; docs/benchmarks.md).
- * An in-flight publish holds a few hundred bytes here and its envelope in the NATS socket.
- */
 /** Publishes one envelope; `json` is its serialised form when the caller already has it. */
 export type Publish = (envelope: Envelope, json?: string | Uint8Array) => Promise<PublishResult>;
 
@@ -30,6 +21,15 @@ export interface EventPublisher {
   room: Room;
 }
 
+/**
+ * Publishes an envelope to JetStream with its id as Nats-Msg-Id: the stream stores one change
+ * once, however often a restart or a second replica publishes it. At most `maxInFlight` publishes
+ * wait for their ack at once across all watches of the process, so a burst over thousands of
+ * watches cannot swamp the server. The window is wide on purpose: a full window pauses the watch
+ * streams, and pausing and resuming an HTTP stream per event cost more than the publish itself
+ * (with 512 the watcher spent about 1.5 times the CPU per event of 8,192; docs/benchmarks.md).
+ * An in-flight publish holds a few hundred bytes here and its envelope in the NATS socket.
+ */
 export function createEventPublisher(publisher: StreamPublisher, prefix: string, maxInFlight = 8192): EventPublisher {
   const window = new Semaphore(maxInFlight);
   const release = () => window.release();

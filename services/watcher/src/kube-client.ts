@@ -1,22 +1,7 @@
-import { type Connection, McicError } from "@mcic/core";
+import { type Connection, type KubeObject, McicError } from "@mcic/core";
 import { Agent, request } from "undici";
 import type { RateLimiter } from "./rate-limiter.js";
 import { StreamRefused, streamLines } from "./watch-stream.js";
-
-/** A Kubernetes object as far as mcic needs to know it. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid: string;
-    resourceVersion: string;
-    labels?: Record<string, string>;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
 
 export interface KubeList {
   kind?: string;
@@ -119,6 +104,16 @@ export class KubeClient {
     });
     if (res.statusCode < 200 || res.statusCode >= 300) throw failure(res.statusCode, await res.body.text(), path);
     return (await res.body.json()) as T;
+  }
+
+  /** Every page of a paginated list, at most `limit` objects a page. */
+  async *list(path: string, query: Query & { limit: number }, signal?: AbortSignal): AsyncGenerator<KubeList> {
+    let token: string | undefined;
+    do {
+      const page = await this.getJson<KubeList>(path, { ...query, continue: token }, signal);
+      yield page;
+      token = page.metadata.continue || undefined;
+    } while (token);
   }
 
   /**

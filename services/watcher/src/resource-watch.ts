@@ -1,34 +1,15 @@
-import { type Envelope, type EventType, type Logger, type ResourceRef, apiPrefix } from "@mcic/core";
+import { type Envelope, type EventType, type KubeObject, type Logger, type ResourceRef, apiPrefix } from "@mcic/core";
 import { backoffDelay, sleep } from "./backoff.js";
 import { buildEnvelope, envelopeJson } from "./envelope-builder.js";
-import { KubeApiError, type KubeClient, type KubeList, type KubeObject } from "./kube-client.js";
-import { LeaseLostError, type ScopeStore } from "./resume-store.js";
 import type { Publish, PublishResult, Room } from "./event-publisher.js";
-import type { WatcherMetrics } from "./watcher-metrics.js";
-
-interface ApiResourceList {
-  resources: { name: string; kind: string; namespaced: boolean }[];
-}
-
-/** The cluster does not serve the resource (CRD not installed, wrong group or version). */
-export class ResourceNotServedError extends Error {}
-
-/** What a watcher remembers of one object, enough to tell changes and deletions after a gap. */
-export interface KnownObject {
-  rv: string;
-  namespace?: string;
-  name: string;
-  kind: string;
-}
-
-export type WatchState = "syncing" | "watching" | "error";
-
-export interface WatchProgress {
-  state: WatchState;
-  message?: string;
-  resourceVersion?: string;
-  lastEventAt?: string;
-}
+import { KubeApiError, type KubeClient, type KubeList } from "./kube-client.js";
+import { OrderedAcks } from "./ordered-acks.js";
+import { discoverKind } from "./resource-discovery.js";
+import { relistChanges } from "./relist-changes.js";
+import { ResumeBatcher } from "./resume-batcher.js";
+import { type KnownObject, LeaseLostError, type ScopeStore } from "./resume-store.js";
+import type { WatchProgress, WatchState } from "./watch-progress.js";
+import { WatchMetrics, type WatcherMetrics } from "./watcher-metrics.js";
 
 export interface ResourceWatchOptions {
   cluster: string;
@@ -53,8 +34,6 @@ export interface ResourceWatchOptions {
   now?: () => Date;
 }
 
-class Expired extends Error {}
-
 /** One publish in flight and what it changes in our state once stored. */
 interface Sent {
   type: EventType;
@@ -65,7 +44,6 @@ interface Sent {
   streamRv: string | undefined;
   observedAt: string;
   started: number;
-  outcome: PublishResult | Error | undefined;
 }
 
 /**
@@ -77,24 +55,14 @@ export class ResourceWatch {
     ResourceWatchOptions;
   readonly #known = new Map<string, KnownObject>();
   readonly #abort = new AbortController();
-  /** Publishes in order; acks are applied from `#head` on, in this order, as they arrive. */
-  #sent: Sent[] = [];
-  #head = 0;
-  /** Publishes whose outcome is still unknown, applied or not. */
-  #outstanding = 0;
-  /** The first failed publish: nothing after it is applied until the loop settles and resumes. */
-  #failure: Error | undefined;
-  #onApplied: (() => void)[] = [];
-  #onQuiet: (() => void)[] = [];
-  /** Counts settles: what was started before the last one must not be applied after it. */
-  #generation = 0;
-  /** Changes applied but not yet saved to the store. */
-  #dirtySet = new Map<string, KnownObject>();
-  #dirtyDel = new Set<string>();
-  #saving: Promise<void> | undefined;
-  #saveQueued = false;
+  readonly #acks = new OrderedAcks<Sent, PublishResult>({
+    applied: (sent, result) => this.#applied(sent, result),
+    afterRun: () => this.#resume?.schedule(),
+  });
+  /** Absent when the watch resumes from memory only. */
+  readonly #resume: ResumeBatcher | undefined;
+  readonly #metrics: WatchMetrics | undefined;
   #rv: string | undefined;
-  #savedRv: string | undefined;
   #kind: string | undefined;
   #running: Promise<void> | undefined;
   #lastEventAt: string | undefined;
@@ -109,6 +77,17 @@ export class ResourceWatch {
       now: () => new Date(),
       ...options,
     };
+    this.#metrics = options.metrics && new WatchMetrics(options.metrics, options.cluster, options.ref.resource);
+    this.#resume =
+      options.store &&
+      new ResumeBatcher(
+        options.store,
+        () => this.#rv,
+        (err) => {
+          if (err instanceof LeaseLostError) this.#abort.abort();
+          this.#o.logger.warn({ err: err.message }, "saving resume state failed");
+        },
+      );
   }
 
   start(): void {
@@ -151,9 +130,9 @@ export class ResourceWatch {
         await this.#watch(signal);
         attempt = 0;
       } catch (err) {
-        await this.#settle();
+        await this.#acks.settle();
         if (signal.aborted) break;
-        if (err instanceof Expired || (err instanceof KubeApiError && err.httpStatus === 410)) {
+        if (err instanceof KubeApiError && err.httpStatus === 410) {
           this.#o.logger.info({ resourceVersion: this.#rv }, "resource version expired; relisting");
           this.#rv = undefined;
           continue;
@@ -163,31 +142,22 @@ export class ResourceWatch {
           this.#progress("error", err.message);
           break;
         }
-        this.#metric("watchRestarts");
+        this.#metrics?.restarted();
         const delay = backoffDelay(attempt++);
         this.#o.logger.warn({ err: (err as Error).message, retryInMs: delay }, "watch failed");
         this.#progress("error", (err as Error).message);
         await sleep(delay, signal);
       }
     }
-    await this.#settle();
+    await this.#acks.settle();
     try {
-      await this.#save(true);
+      await this.#resume?.save(true);
     } catch (err) {
       this.#o.logger.warn(
         { err: (err as Error).message },
         "saving resume state at stop failed; the next owner relists",
       );
     }
-  }
-
-  /** Waits for publishes still in flight; after a failure their outcome no longer matters. */
-  async #settle(): Promise<void> {
-    this.#generation++;
-    if (this.#outstanding > 0) await new Promise<void>((resolve) => this.#onQuiet.push(resolve));
-    this.#sent = [];
-    this.#head = 0;
-    this.#failure = undefined;
   }
 
   #progress(state: WatchState, message?: string): void {
@@ -220,43 +190,13 @@ export class ResourceWatch {
   }
 
   /** Every page of a paginated list of the watched collection. */
-  async *#pages(signal: AbortSignal): AsyncGenerator<KubeList> {
-    let token: string | undefined;
-    do {
-      const page: KubeList = await this.#o.client.getJson(
-        this.#path,
-        { limit: this.#o.pageSize, continue: token, labelSelector: this.#o.labelSelector },
-        signal,
-      );
-      yield page;
-      token = page.metadata.continue || undefined;
-    } while (token);
-  }
-
-  /** Checks that the cluster serves the resource, and learns its kind. */
-  async #discover(signal: AbortSignal): Promise<void> {
-    const { ref } = this.#o;
-    let list: ApiResourceList;
-    try {
-      list = await this.#o.client.getJson<ApiResourceList>(apiPrefix(ref), {}, signal);
-    } catch (err) {
-      if (err instanceof KubeApiError && err.httpStatus === 404) {
-        throw new ResourceNotServedError(`API ${apiPrefix(ref).slice(1)} is not served by this cluster`);
-      }
-      throw err;
-    }
-    const found = list.resources.find((r) => r.name === ref.resource);
-    if (!found) {
-      throw new ResourceNotServedError(
-        `resource "${ref.resource}" is not served by ${apiPrefix(ref).slice(1)} in this cluster`,
-      );
-    }
-    this.#kind = found.kind;
+  #pages(signal: AbortSignal): AsyncGenerator<KubeList> {
+    return this.#o.client.list(this.#path, { limit: this.#o.pageSize, labelSelector: this.#o.labelSelector }, signal);
   }
 
   async #relist(signal: AbortSignal): Promise<void> {
-    if (this.#kind === undefined) await this.#discover(signal);
-    this.#metric("relists");
+    this.#kind ??= await discoverKind(this.#o.client, this.#o.ref, signal);
+    this.#metrics?.relisted();
     const seen = new Map<string, KubeObject>();
     let listRv = "";
     for await (const page of this.#pages(signal)) {
@@ -264,23 +204,12 @@ export class ResourceWatch {
       for (const item of page.items) seen.set(item.metadata.uid, item);
       listRv = page.metadata.resourceVersion;
     }
-    const kind = this.#kind ?? this.#o.ref.resource;
-
-    for (const [uid, obj] of seen) {
-      const known = this.#known.get(uid);
-      if (known?.rv === obj.metadata.resourceVersion) continue;
-      await this.#emit(known ? "MODIFIED" : "ADDED", { ...obj, kind }, kind);
+    for (const change of relistChanges(seen, this.#known, this.#kind ?? this.#o.ref.resource)) {
+      await this.#emit(change.type, change.object, change.kind);
     }
-    // Objects we knew that the list no longer has were deleted while nobody watched.
-    for (const [uid, known] of [...this.#known]) {
-      if (seen.has(uid)) continue;
-      const metadata: KubeObject["metadata"] = { name: known.name, uid, resourceVersion: known.rv };
-      if (known.namespace) metadata.namespace = known.namespace;
-      await this.#emit("DELETED", { metadata }, known.kind);
-    }
-    await this.#flush();
+    await this.#acks.flush();
     this.#rv = listRv;
-    this.#scheduleSave();
+    this.#resume?.schedule();
   }
 
   async #watch(signal: AbortSignal): Promise<void> {
@@ -295,23 +224,21 @@ export class ResourceWatch {
       },
       signal,
       (ev, rawObject) => {
-        if (ev.type === "ERROR") {
-          if (ev.object.code === 410) throw new Expired(ev.object.message ?? "expired");
-          throw new KubeApiError(ev.object.code ?? 500, ev.object.message ?? "watch error");
-        }
+        // A 410 here, like a 410 answer, means the resourceVersion is gone: the loop relists.
+        if (ev.type === "ERROR") throw new KubeApiError(ev.object.code ?? 500, ev.object.message ?? "watch error");
         if (ev.type === "BOOKMARK") return this.#bookmark(ev.object.metadata.resourceVersion);
         const kind = ev.object.kind ?? this.#kind ?? this.#o.ref.resource;
         return this.#emit(ev.type, ev.object, kind, ev.object.metadata.resourceVersion, rawObject);
       },
     );
-    await this.#flush();
+    await this.#acks.flush();
   }
 
   /** Moves the resume point to a bookmark once everything before it is stored. */
   async #bookmark(rv: string): Promise<void> {
-    await this.#flush();
+    await this.#acks.flush();
     this.#rv = rv;
-    this.#scheduleSave();
+    this.#resume?.schedule();
   }
 
   /**
@@ -325,14 +252,14 @@ export class ResourceWatch {
     streamRv?: string,
     rawObject?: Buffer,
   ): undefined | Promise<void> {
-    if (this.#failure) throw this.#failure;
+    this.#acks.check();
     const room = this.#o.room?.();
     if (room) {
       // A change held back across a failure or stop belongs to a stream that is gone: the next
       // one delivers it again, and applying it late could move the resume point past a gap.
-      const generation = this.#generation;
+      const generation = this.#acks.generation;
       return room.then(() =>
-        generation === this.#generation ? this.#emit(type, obj, kind, streamRv, rawObject) : undefined,
+        generation === this.#acks.generation ? this.#emit(type, obj, kind, streamRv, rawObject) : undefined,
       );
     }
     const envelope = buildEnvelope(this.#o.cluster, this.#o.ref, kind, type, obj, this.#o.now().toISOString());
@@ -349,135 +276,23 @@ export class ResourceWatch {
       streamRv,
       observedAt: envelope.observedAt,
       started: performance.now(),
-      outcome: undefined,
     };
-    this.#sent.push(entry);
-    this.#outstanding++;
-    this.#o.publish(envelope, envelopeJson(envelope, obj, rawObject)).then(
-      (result) => this.#stored(entry, result),
-      (err: unknown) => this.#stored(entry, err instanceof Error ? err : new Error(String(err))),
-    );
-    if (this.#sent.length - this.#head >= this.#o.maxInFlight) return this.#flush();
+    this.#acks.add(entry, this.#o.publish(envelope, envelopeJson(envelope, obj, rawObject)));
+    if (this.#acks.waiting >= this.#o.maxInFlight) return this.#acks.flush();
     return undefined;
   }
 
-  /** Applies every ack at the head of the line, in publish order, up to the first still unknown. */
-  #stored(entry: Sent, outcome: PublishResult | Error): void {
-    entry.outcome = outcome;
-    this.#outstanding--;
-    if (!this.#failure) {
-      const m = this.#o.metrics;
-      let applied = false;
-      while (this.#head < this.#sent.length) {
-        const e = this.#sent[this.#head] as Sent;
-        if (e.outcome === undefined) break;
-        this.#head++;
-        if (e.outcome instanceof Error) {
-          this.#failure = e.outcome;
-          break;
-        }
-        applied = true;
-        if (m) {
-          this.#counter(e.outcome.duplicate ? "duplicates" : "published", e.type).inc();
-          m.lag.observe((performance.now() - e.started) / 1000);
-        }
-        if (e.known) {
-          this.#known.set(e.uid, e.known);
-          this.#dirtySet.set(e.uid, e.known);
-          this.#dirtyDel.delete(e.uid);
-        } else {
-          this.#known.delete(e.uid);
-          this.#dirtySet.delete(e.uid);
-          this.#dirtyDel.add(e.uid);
-        }
-        if (e.streamRv) this.#rv = e.streamRv;
-        this.#lastEventAt = e.observedAt;
-      }
-      if (this.#head === this.#sent.length) {
-        this.#sent = [];
-        this.#head = 0;
-      }
-      if (applied) this.#scheduleSave();
-      if (this.#failure || this.#head === this.#sent.length) for (const wake of this.#onApplied.splice(0)) wake();
+  /** What a stored change means for our state; called in publish order. */
+  #applied(e: Sent, result: PublishResult): void {
+    this.#metrics?.stored(e.type, result.duplicate, e.started);
+    if (e.known) {
+      this.#known.set(e.uid, e.known);
+      this.#resume?.known(e.uid, e.known);
+    } else {
+      this.#known.delete(e.uid);
+      this.#resume?.deleted(e.uid);
     }
-    if (this.#outstanding === 0) for (const wake of this.#onQuiet.splice(0)) wake();
-  }
-
-  /** Label sets resolved once per watch: prom-client hashes a label object on every call. */
-  readonly #counters = new Map<string, { inc(): void }>();
-
-  #counter(name: "published" | "duplicates", type: EventType): { inc(): void } {
-    const key = `${name}/${type}`;
-    let child = this.#counters.get(key);
-    if (!child) {
-      child = (this.#o.metrics as WatcherMetrics)[name].labels(this.#o.cluster, this.#o.ref.resource, type);
-      this.#counters.set(key, child);
-    }
-    return child;
-  }
-
-  #metric(name: "relists" | "watchRestarts"): void {
-    this.#o.metrics?.[name].inc({ cluster: this.#o.cluster, resource: this.#o.ref.resource });
-  }
-
-  /** Resolves when every publish so far is stored; throws the first publish failure. */
-  async #flush(): Promise<void> {
-    if (!this.#failure && this.#head < this.#sent.length) {
-      await new Promise<void>((resolve) => this.#onApplied.push(resolve));
-    }
-    if (this.#failure) throw this.#failure;
-  }
-
-  /**
-   * At most one save is in flight; the next carries everything applied meanwhile. The store
-   * gathers the saves of all the cluster's watches into one write (see ClusterResumeStore).
-   */
-  #scheduleSave(): void {
-    if (!this.#o.store || this.#saveQueued) return;
-    this.#saveQueued = true;
-    queueMicrotask(() => {
-      this.#saveQueued = false;
-      this.#save().catch((err: unknown) => {
-        if (err instanceof LeaseLostError) this.#abort.abort();
-        this.#o.logger.warn({ err: (err as Error).message }, "saving resume state failed");
-      });
-    });
-  }
-
-  /**
-   * `now`: write without waiting for the cluster's batch. The first resume point goes at once:
-   * without one, a restart could only relist and call everything new; and so does the last, at stop.
-   */
-  async #save(now = this.#savedRv === undefined): Promise<void> {
-    const store = this.#o.store;
-    if (!store) return;
-    while (this.#saving) await this.#saving;
-    if (
-      this.#rv === undefined ||
-      (this.#dirtySet.size === 0 && this.#dirtyDel.size === 0 && this.#savedRv === this.#rv)
-    )
-      return;
-    const set = this.#dirtySet;
-    const del = this.#dirtyDel;
-    const rv = this.#rv;
-    this.#dirtySet = new Map();
-    this.#dirtyDel = new Set();
-    this.#saving = store.save(set, del, rv, now).then(
-      () => {
-        this.#savedRv = rv;
-      },
-      (err: unknown) => {
-        // Put the changes back (newer ones win) so the next save carries them.
-        for (const [uid, k] of set)
-          if (!this.#dirtySet.has(uid) && !this.#dirtyDel.has(uid)) this.#dirtySet.set(uid, k);
-        for (const uid of del) if (!this.#dirtySet.has(uid)) this.#dirtyDel.add(uid);
-        throw err;
-      },
-    );
-    try {
-      await this.#saving;
-    } finally {
-      this.#saving = undefined;
-    }
+    if (e.streamRv) this.#rv = e.streamRv;
+    this.#lastEventAt = e.observedAt;
   }
 }

@@ -2,8 +2,7 @@ import { redisKeys } from "@mcic/core";
 import { type TestServer, startRedis } from "@mcic/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ClusterResumeStore, LeaseLostError } from "./resume-store.js";
-import type { KnownObject } from "./resource-watch.js";
+import { ClusterResumeStore, type KnownObject, LeaseLostError } from "./resume-store.js";
 
 describe("ClusterResumeStore", () => {
   let server: TestServer;

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { Redis, RedisKeys } from "@mcic/core";
-import type { KnownObject } from "./resource-watch.js";
+import { McicError, type Redis, type RedisKeys } from "@mcic/core";
 
 // Fenced write of every pending scope of one cluster: only the lease holder may move a cluster's
 // resume points, so a replica that lost its lease (paused, partitioned) cannot overwrite what the
@@ -42,10 +41,19 @@ async function runSave(redis: Redis, keys: string[], args: string[]): Promise<un
   }
 }
 
-export class LeaseLostError extends Error {
+/** Another replica holds the cluster now: nothing more may be published or saved from here. */
+export class LeaseLostError extends McicError {
   constructor(cluster: string) {
-    super(`lease on cluster ${cluster} is no longer ours`);
+    super("lease_lost", `lease on cluster ${cluster} is no longer ours`);
   }
+}
+
+/** What a watcher remembers of one object, enough to tell changes and deletions after a gap. */
+export interface KnownObject {
+  rv: string;
+  namespace?: string;
+  name: string;
+  kind: string;
 }
 
 export interface ResumeState {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type MetricsRegistry } from "@mcic/core";
+import { Counter, type EventType, Gauge, Histogram, type MetricsRegistry } from "@mcic/core";
 
 /** What operators watch on a watcher replica (see docs/operations.md). */
 export function createWatcherMetrics(registry: MetricsRegistry) {
@@ -41,3 +41,36 @@ export function createWatcherMetrics(registry: MetricsRegistry) {
   };
 }
 export type WatcherMetrics = ReturnType<typeof createWatcherMetrics>;
+
+/** The metrics of one watch, its label sets resolved once: prom-client hashes a label object on every call. */
+export class WatchMetrics {
+  readonly #metrics: WatcherMetrics;
+  readonly #labels: { cluster: string; resource: string };
+  readonly #counters = new Map<string, { inc(): void }>();
+
+  constructor(metrics: WatcherMetrics, cluster: string, resource: string) {
+    this.#metrics = metrics;
+    this.#labels = { cluster, resource };
+  }
+
+  /** A change is stored in JetStream; `started`: performance.now() when it was received. */
+  stored(type: EventType, duplicate: boolean, started: number): void {
+    const name = duplicate ? "duplicates" : "published";
+    const key = `${name}/${type}`;
+    let child = this.#counters.get(key);
+    if (!child) {
+      child = this.#metrics[name].labels(this.#labels.cluster, this.#labels.resource, type);
+      this.#counters.set(key, child);
+    }
+    child.inc();
+    this.#metrics.lag.observe((performance.now() - started) / 1000);
+  }
+
+  relisted(): void {
+    this.#metrics.relists.inc(this.#labels);
+  }
+
+  restarted(): void {
+    this.#metrics.watchRestarts.inc(this.#labels);
+  }
+}
