@@ -63,6 +63,7 @@ export {
 } from "./nats.js";
 export { connectRedis, redisReady, Redis } from "./redis.js";
 export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
+export { runService, type RunnableService, type ServiceBaseConfig, type ServiceDefinition } from "./service-runner.js";
 export {
   startOpsServer,
   createMetricsRegistry,
