@@ -83,6 +83,7 @@ interface KindSpec<T> {
 
 /** Clusters and servers as stored in Redis: the one place that reads and writes them. */
 export class Registry {
+  // Public only while watcher cluster-watch.ts passes it to its resume store; make it #redis then.
   readonly redis: Redis;
   readonly keys: RedisKeys;
   readonly #kinds: { cluster: KindSpec<StoredCluster>; server: KindSpec<StoredServer> };
