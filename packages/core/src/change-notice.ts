@@ -11,6 +11,19 @@ export const ChangeNoticeSchema = z.object({
 });
 export type ChangeNotice = z.infer<typeof ChangeNoticeSchema>;
 
+/**
+ * The text published for a notice: validated first, so no writer can announce something followers
+ * would drop as malformed, and written in the schema's key order.
+ */
+export function encodeChangeNotice(notice: ChangeNotice): string {
+  return JSON.stringify(ChangeNoticeSchema.parse(notice));
+}
+
+/** Announces a change on the channel (`RedisKeys.changes`). */
+export async function publishChangeNotice(redis: Redis, channel: string, notice: ChangeNotice): Promise<void> {
+  await redis.publish(channel, encodeChangeNotice(notice));
+}
+
 /** Parses a notice from the channel; undefined for anything else (the caller logs it). */
 export function parseChangeNotice(text: string): ChangeNotice | undefined {
   try {

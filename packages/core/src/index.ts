@@ -51,8 +51,27 @@ export {
   type StoredServer,
   type ResourceStatus,
 } from "./models.js";
-export { ChangeNoticeSchema, parseChangeNotice, followChanges, coalesced, type ChangeNotice } from "./change-notice.js";
-export { Registry } from "./registry.js";
+export {
+  ChangeNoticeSchema,
+  encodeChangeNotice,
+  publishChangeNotice,
+  parseChangeNotice,
+  followChanges,
+  coalesced,
+  type ChangeNotice,
+} from "./change-notice.js";
+export { Registry, RedisWriteError, type ListedEntries } from "./registry.js";
+export {
+  SERVER_STATUS_FIELDS,
+  DISABLED_BY_CONFIGURATION,
+  ServerStatusHashSchema,
+  parseServerStatus,
+  isActive,
+  inactiveReason,
+  type ServerStatus,
+  type ServerStatusField,
+} from "./server-status.js";
+export { openServer, openServerHeaders, SealedServerError } from "./open-server.js";
 export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
 export {
   connectNats,

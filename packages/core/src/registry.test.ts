@@ -278,3 +278,127 @@ describe("Registry: cluster status", () => {
     await expect(registry.clusterStatus("east")).rejects.toBeInstanceOf(CorruptDataError);
   });
 });
+
+describe("Registry: server status and delivery lists", () => {
+  const statusKey = (name: string) => registry.keys.serverStatus(name);
+
+  it("reads the status hash, and an empty status for a server nobody delivered to", async () => {
+    expect(await registry.serverStatus("lb-1")).toEqual({});
+    await redis.hset(statusKey("lb-1"), { deadLetters: "2", pending: "1", lastSuccessAt: "2024-05-01T12:00:00.000Z" });
+    expect(await registry.serverStatus("lb-1")).toEqual({
+      deadLetters: 2,
+      pending: 1,
+      lastSuccessAt: "2024-05-01T12:00:00.000Z",
+    });
+    await redis.hset(statusKey("lb-1"), "pending", "lots");
+    await expect(registry.serverStatus("lb-1")).rejects.toBeInstanceOf(CorruptDataError);
+  });
+
+  it("names the servers a dispatcher disabled, with their reasons", async () => {
+    await redis.hset(statusKey("gone"), "disabledReason", "answered 410 Gone");
+    await redis.hset(statusKey("fine"), "deadLetters", "1");
+    const reasons = await registry.disabledReasons(["gone", "fine", "never"]);
+    expect([...reasons]).toEqual([["gone", "answered 410 Gone"]]);
+  });
+
+  it("replaces a server and enables it again in one announced step, keeping its counters", async () => {
+    await registry.createServer(srv("lb-1"));
+    await redis.hset(statusKey("lb-1"), { disabledReason: "answered 410 Gone", deadLetters: "3" });
+    await noticesSoFar();
+    const next = srv("lb-1", { url: "https://new.example.com/hook" });
+    await registry.replaceServerAndEnable(next);
+    expect(await registry.getServer("lb-1")).toEqual(next);
+    expect(await registry.serverStatus("lb-1")).toEqual({ deadLetters: 3 });
+    expect(await noticesSoFar()).toEqual([{ kind: "server", name: "lb-1", op: "updated" }]);
+
+    await expect(registry.replaceServerAndEnable(srv("ghost"))).rejects.toBeInstanceOf(NotFoundError);
+    expect(await noticesSoFar()).toEqual([]);
+  });
+
+  it("lists deliveries and dead letters newest first, skipping and counting unreadable entries", async () => {
+    const record = (eventId: string) => ({
+      eventId,
+      attempt: 1,
+      status: 200,
+      outcome: "delivered",
+      durationMs: 3,
+      at: "2024-05-01T12:00:00.000Z",
+    });
+    const k = registry.keys.deliveries("lb-1");
+    await redis.lpush(k, JSON.stringify(record("e1")), "{oops", JSON.stringify(record("e3")));
+    const all = await registry.listDeliveries("lb-1");
+    expect(all.entries.map((e) => e.value.eventId)).toEqual(["e3", "e1"]);
+    expect(all.unreadable).toBe(1);
+    const first = await registry.listDeliveries("lb-1", 1);
+    expect(first.entries.map((e) => e.value.eventId)).toEqual(["e3"]);
+    expect(first.unreadable).toBe(0);
+    expect((await registry.listDeliveries("lb-1", 0)).entries).toEqual([]);
+
+    expect(await registry.countDeadLetters("lb-1")).toBe(0);
+    expect(await registry.listDeadLetters("lb-1")).toEqual({ entries: [], unreadable: 0 });
+  });
+
+  it("settles a replay: takes exactly the replayed texts off, lowers deadLetters, raises pending", async () => {
+    const letter = (id: string) =>
+      JSON.stringify({
+        id,
+        eventId: `ev-${id}`,
+        status: 500,
+        attempts: 3,
+        at: "2024-05-01T12:00:00.000Z",
+        envelope: { id: `ev-${id}` },
+      });
+    await redis.lpush(registry.keys.deadLetters("lb-1"), letter("a"), letter("b"), letter("c"));
+    await redis.hset(statusKey("lb-1"), "deadLetters", "3");
+    expect(await registry.settleReplay("lb-1", [letter("a"), letter("c"), letter("zz")], 1)).toBe(2);
+    expect(await redis.lrange(registry.keys.deadLetters("lb-1"), 0, -1)).toEqual([letter("b")]);
+    expect(await registry.serverStatus("lb-1")).toEqual({ deadLetters: 1, pending: 1 });
+    await registry.addPending("lb-1", 4);
+    expect((await registry.serverStatus("lb-1")).pending).toBe(5);
+  });
+});
+
+describe("Registry: watcher state and announcements", () => {
+  it("lists the registered cluster names, sorted", async () => {
+    await registry.createCluster(cluster("west"));
+    await registry.createCluster(cluster("east"));
+    expect(await registry.clusterNames()).toEqual(["east", "west"]);
+  });
+
+  it("forgets a deleted cluster's resume points, published objects and status", async () => {
+    const k = registry.keys;
+    await redis.hset(k.clusterResume("east"), { "v1/pods": "{}", "v1/services": "{}" });
+    await redis.hset(k.clusterObjects("east", "v1/pods"), "uid-1", "{}");
+    await redis.hset(k.clusterObjects("east", "v1/services"), "uid-2", "{}");
+    await registry.setResourceStatus("east", { resource: "v1/pods", state: "watching" });
+    await redis.hset(k.clusterResume("west"), "v1/pods", "{}");
+    await registry.forgetClusterState("east");
+    expect(
+      await redis.exists(
+        k.clusterResume("east"),
+        k.clusterObjects("east", "v1/pods"),
+        k.clusterObjects("east", "v1/services"),
+        k.clusterStatus("east"),
+      ),
+    ).toBe(0);
+    expect(await redis.hkeys(k.clusterResume("west"))).toEqual(["v1/pods"]);
+    await registry.forgetClusterState("never-watched");
+  });
+
+  it("forgets only the scopes a cluster no longer watches", async () => {
+    const k = registry.keys;
+    await redis.hset(k.clusterResume("east"), { "v1/pods": "{}", "v1/services": "{}" });
+    await redis.hset(k.clusterObjects("east", "v1/pods"), "uid-1", "{}");
+    await redis.hset(k.clusterObjects("east", "v1/services"), "uid-2", "{}");
+    await registry.forgetClusterScopes("east", ["v1/pods"]);
+    await registry.forgetClusterScopes("east", []);
+    expect(await redis.hkeys(k.clusterResume("east"))).toEqual(["v1/services"]);
+    expect(await redis.exists(k.clusterObjects("east", "v1/pods"))).toBe(0);
+    expect(await redis.exists(k.clusterObjects("east", "v1/services"))).toBe(1);
+  });
+
+  it("announces a change that wrote no registration", async () => {
+    await registry.announce({ kind: "cluster", name: "east", op: "updated" });
+    expect(await noticesSoFar()).toEqual([{ kind: "cluster", name: "east", op: "updated" }]);
+  });
+});

@@ -1,7 +1,8 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { z } from "zod";
-import type { ChangeNotice } from "./change-notice.js";
-import { ConflictError, CorruptDataError, NotFoundError } from "./errors.js";
+import { type ChangeNotice, encodeChangeNotice, publishChangeNotice } from "./change-notice.js";
+import { type DeadLetter, DeadLetterSchema, type DeliveryRecord, DeliveryRecordSchema } from "./delivery.js";
+import { ConflictError, CorruptDataError, McicError, NotFoundError } from "./errors.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import {
   type ResourceStatus,
@@ -11,6 +12,7 @@ import {
   type StoredServer,
   StoredServerSchema,
 } from "./models.js";
+import { SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
 
 // Each script writes the record, its index and the change notice in one atomic step, so a reader
 // never sees an index entry without a record, and nobody hears of a change that did not happen.
@@ -31,6 +33,42 @@ redis.call('DEL', KEYS[1], unpack(KEYS, 3))
 redis.call('SREM', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
+// REPLACE that also clears the status field naming why a dispatcher disabled the server (HTTP 410):
+// replacing a registration enables it again. KEYS[3] is the server's status hash (first owned key).
+const REPLACE_AND_ENABLE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[5])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+// Takes replayed dead letters off the list (by their exact text, so entries added meanwhile stay),
+// lowers the dead-letter count by what was removed and raises `pending` by what was queued (the
+// dispatcher lowers it as it consumes them). Returns how many were removed.
+const SETTLE_REPLAY = `
+local removed = 0
+for i = 4, #ARGV do removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+if removed > 0 and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
+  local left = tonumber(redis.call('HGET', KEYS[2], ARGV[2])) - removed
+  if left < 0 then left = 0 end
+  redis.call('HSET', KEYS[2], ARGV[2], left)
+end
+local queued = tonumber(ARGV[1])
+if queued > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3], queued) end
+return removed`;
+
+/** Entries of a list dispatchers append to; one unreadable entry is skipped and counted, not fatal. */
+export interface ListedEntries<T> {
+  /** Each readable entry with its exact stored text (what removing it by value needs). */
+  entries: { text: string; value: T }[];
+  unreadable: number;
+}
+
+/** A command of a Redis MULTI failed although the transaction ran. */
+export class RedisWriteError extends McicError {
+  constructor(cause: unknown) {
+    super("redis_write_failed", `a Redis write failed: ${(cause as Error).message}`, 500, { cause });
+  }
+}
 
 type Kind = ChangeNotice["kind"];
 
@@ -45,6 +83,7 @@ interface KindSpec<T> {
 
 /** Clusters and servers as stored in Redis: the one place that reads and writes them. */
 export class Registry {
+  // Public only while watcher cluster-watch.ts passes it to its resume store; make it #redis then.
   readonly redis: Redis;
   readonly keys: RedisKeys;
   readonly #kinds: { cluster: KindSpec<StoredCluster>; server: KindSpec<StoredServer> };
@@ -71,11 +110,18 @@ export class Registry {
     };
   }
 
-  async #write(script: string, kind: Kind, name: string, op: ChangeNotice["op"], json: string): Promise<boolean> {
+  async #write(
+    script: string,
+    kind: Kind,
+    name: string,
+    op: ChangeNotice["op"],
+    json: string,
+    ...extra: string[]
+  ): Promise<boolean> {
     const spec = this.#kinds[kind];
-    const notice = JSON.stringify({ kind, name, op } satisfies ChangeNotice);
+    const notice = encodeChangeNotice({ kind, name, op });
     const keys = [spec.record(name), spec.index, ...spec.owned(name)];
-    const done = await this.redis.eval(script, keys.length, ...keys, json, name, this.keys.changes, notice);
+    const done = await this.redis.eval(script, keys.length, ...keys, json, name, this.keys.changes, notice, ...extra);
     return done === 1;
   }
 
@@ -84,6 +130,12 @@ export class Registry {
     const key = spec.record(name);
     const text = await this.redis.get(key);
     return text === null ? undefined : decode(spec.schema, key, text);
+  }
+
+  /** The first `limit` entries of a list, or all of them. */
+  async #head(key: string, limit: number | undefined): Promise<string[]> {
+    if (limit === undefined) return this.redis.lrange(key, 0, -1);
+    return limit > 0 ? this.redis.lrange(key, 0, limit - 1) : [];
   }
 
   async #list<T>(kind: Kind): Promise<T[]> {
@@ -129,11 +181,116 @@ export class Registry {
   async deleteServer(name: string): Promise<void> {
     if (!(await this.#write(DELETE, "server", name, "deleted", ""))) throw new NotFoundError("server", name);
   }
+  /** Replaces a server and enables it again if a dispatcher disabled it (HTTP 410), in one step. */
+  async replaceServerAndEnable(s: StoredServer): Promise<void> {
+    const done = await this.#write(
+      REPLACE_AND_ENABLE,
+      "server",
+      s.name,
+      "updated",
+      JSON.stringify(s),
+      SERVER_STATUS_FIELDS.disabledReason,
+    );
+    if (!done) throw new NotFoundError("server", s.name);
+  }
   getServer(name: string): Promise<StoredServer | undefined> {
     return this.#get("server", name);
   }
   listServers(): Promise<StoredServer[]> {
     return this.#list("server");
+  }
+
+  /** Names of the registered clusters, sorted. */
+  async clusterNames(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.clusters)).sort();
+  }
+
+  /**
+   * Tells followers of the change channel that something changed without a registration write
+   * (a cluster handed to another watcher, a server disabled by a dispatcher).
+   */
+  announce(notice: ChangeNotice): Promise<void> {
+    return publishChangeNotice(this.redis, this.keys.changes, notice);
+  }
+
+  /** Delivery status of a server, as dispatchers, watchers and replays left it. */
+  async serverStatus(name: string): Promise<ServerStatus> {
+    const key = this.keys.serverStatus(name);
+    return parseServerStatus(key, await this.redis.hgetall(key));
+  }
+
+  /** Why each of these servers was disabled by a dispatcher; servers not disabled are left out. */
+  async disabledReasons(names: string[]): Promise<Map<string, string>> {
+    const field = SERVER_STATUS_FIELDS.disabledReason;
+    const reasons = await Promise.all(names.map((n) => this.redis.hget(this.keys.serverStatus(n), field)));
+    const out = new Map<string, string>();
+    names.forEach((n, i) => {
+      const reason = reasons[i];
+      if (reason) out.set(n, reason);
+    });
+    return out;
+  }
+
+  /** Adds to a server's `pending` the deliveries just queued for it (snapshots, replays). */
+  async addPending(server: string, queued: number): Promise<void> {
+    await this.redis.hincrby(this.keys.serverStatus(server), SERVER_STATUS_FIELDS.pending, queued);
+  }
+
+  /** The latest delivery attempts to a server, newest first; all that are kept without `limit`. */
+  async listDeliveries(server: string, limit?: number): Promise<ListedEntries<DeliveryRecord>> {
+    return parseEntries(await this.#head(this.keys.deliveries(server), limit), DeliveryRecordSchema);
+  }
+
+  /** A server's dead letters, newest first; all of them without `limit`. */
+  async listDeadLetters(server: string, limit?: number): Promise<ListedEntries<DeadLetter>> {
+    return parseEntries(await this.#head(this.keys.deadLetters(server), limit), DeadLetterSchema);
+  }
+
+  /** How many dead letters are kept for a server. */
+  countDeadLetters(server: string): Promise<number> {
+    return this.redis.llen(this.keys.deadLetters(server));
+  }
+
+  /**
+   * Takes replayed dead letters (their exact texts) off a server's list and counts the `queued`
+   * ones as pending, in one step. Returns how many were taken off.
+   */
+  async settleReplay(server: string, texts: string[], queued: number): Promise<number> {
+    const f = SERVER_STATUS_FIELDS;
+    const removed = await this.redis.eval(
+      SETTLE_REPLAY,
+      2,
+      this.keys.deadLetters(server),
+      this.keys.serverStatus(server),
+      String(queued),
+      f.deadLetters,
+      f.pending,
+      ...texts,
+    );
+    return Number(removed);
+  }
+
+  /** Forgets what the watchers kept of a deleted cluster: resume points, published objects, status. */
+  async forgetClusterState(name: string): Promise<void> {
+    const k = this.keys;
+    const scopes = await this.redis.hkeys(k.clusterResume(name));
+    const multi = this.redis.multi();
+    if (scopes.length > 0) {
+      multi.hdel(k.clusterResume(name), ...scopes).del(...scopes.map((s) => k.clusterObjects(name, s)));
+    }
+    await exec(multi.del(k.clusterStatus(name)));
+  }
+
+  /** Forgets the resume points and published objects of watch scopes a cluster no longer has. */
+  async forgetClusterScopes(name: string, scopes: string[]): Promise<void> {
+    if (scopes.length === 0) return;
+    const k = this.keys;
+    await exec(
+      this.redis
+        .multi()
+        .hdel(k.clusterResume(name), ...scopes)
+        .del(...scopes.map((s) => k.clusterObjects(name, s))),
+    );
   }
 
   /** Status of each watched resource of a cluster, as its watcher last wrote it. */
@@ -160,4 +317,27 @@ function decode<T>(schema: z.ZodType<T>, key: string, text: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new CorruptDataError(key, result.error.issues[0]?.message ?? "schema mismatch");
   return result.data;
+}
+
+function parseEntries<T>(texts: string[], schema: z.ZodType<T>): ListedEntries<T> {
+  const out: ListedEntries<T> = { entries: [], unreadable: 0 };
+  for (const text of texts) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) out.entries.push({ text, value: parsed.data });
+    else out.unreadable++;
+  }
+  return out;
+}
+
+/** Runs a MULTI; a command that failed inside it fails the call (ioredis only reports it). */
+async function exec(multi: ChainableCommander): Promise<void> {
+  const results = await multi.exec();
+  const failed = results?.find(([err]) => err);
+  if (failed) throw new RedisWriteError(failed[0]);
 }

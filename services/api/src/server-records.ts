@@ -1,10 +1,12 @@
 import {
   type SecretBox,
   type ServerInput,
+  type ServerStatus,
   type StoredServer,
-  type WebhookTarget,
   generateWebhookSecret,
-  webhookKey,
+  inactiveReason,
+  isActive,
+  openServerHeaders,
 } from "@mcic/core";
 import type { ServerStatusView, ServerView } from "./schemas.js";
 
@@ -35,8 +37,8 @@ export function toStoredServer(
   return secret !== undefined && input.secret === undefined ? { stored, secret } : { stored };
 }
 
-export function toServerView(s: StoredServer, box: SecretBox, status?: Record<string, string>): ServerView {
-  const headers = JSON.parse(box.open(s.headers)) as Record<string, string>;
+export function toServerView(s: StoredServer, box: SecretBox, status?: ServerStatus): ServerView {
+  const headers = openServerHeaders(s, box);
   const view: ServerView = {
     name: s.name,
     url: s.url,
@@ -51,24 +53,15 @@ export function toServerView(s: StoredServer, box: SecretBox, status?: Record<st
   };
   if (status) {
     const st: ServerStatusView = {
-      state: s.enabled && !status.disabledReason ? "active" : "disabled",
-      deadLetters: Number(status.deadLetters ?? 0),
+      state: isActive(s, status) ? "active" : "disabled",
+      deadLetters: status.deadLetters ?? 0,
     };
-    const reason = status.disabledReason ?? (s.enabled ? undefined : "disabled by configuration");
+    const reason = inactiveReason(s, status);
     if (reason) st.reason = reason;
     if (status.lastSuccessAt) st.lastSuccessAt = status.lastSuccessAt;
     if (status.lastFailureAt) st.lastFailureAt = status.lastFailureAt;
-    if (status.pending) st.pending = Number(status.pending);
+    if (status.pending !== undefined) st.pending = status.pending;
     view.status = st;
   }
   return view;
-}
-
-/** What the WebhookSender needs to deliver to a stored server (secret and headers opened). */
-export function webhookTarget(s: StoredServer, box: SecretBox): WebhookTarget {
-  return {
-    url: s.url,
-    key: webhookKey(box.open(s.secret)),
-    headers: JSON.parse(box.open(s.headers)) as Record<string, string>,
-  };
 }

@@ -6,13 +6,16 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  SERVER_STATUS_FIELDS,
+  type ServerStatusField,
 } from "@mcic/core";
 import type { DispatcherMetrics } from "./dispatcher-metrics.js";
 
 interface Pending {
   records: string[];
   deadLetters: string[];
-  status: Record<string, string>;
+  /** Fields of the server status hash to set (names checked against the one list of them). */
+  status: Partial<Record<ServerStatusField, string>>;
   /** Change of the number of deliveries parked in the durable queue. */
   parked: number;
 }
@@ -90,10 +93,10 @@ export class DeliveryRecorder {
         multi
           .lpush(k.deadLetters(server), ...p.deadLetters)
           .ltrim(k.deadLetters(server), 0, DEAD_LETTER_LIMIT - 1)
-          .hincrby(k.serverStatus(server), "deadLetters", p.deadLetters.length);
+          .hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.deadLetters, p.deadLetters.length);
       }
       if (Object.keys(p.status).length > 0) multi.hset(k.serverStatus(server), p.status);
-      if (p.parked !== 0) multi.hincrby(k.serverStatus(server), "pending", p.parked);
+      if (p.parked !== 0) multi.hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.pending, p.parked);
     }
     const previous = this.#flushing;
     this.#flushing = previous.then(() =>

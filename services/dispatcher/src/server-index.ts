@@ -10,7 +10,8 @@ import {
   compileFilters,
   coalesced,
   followChanges,
-  webhookKey,
+  isActive,
+  openServer,
 } from "@mcic/core";
 
 /** A server ready for delivery: filters compiled, secret and headers opened once. */
@@ -86,10 +87,8 @@ export class ServerIndex {
     async () => {
       const { registry } = this.#o;
       const servers = await registry.listServers();
-      const reasons = await Promise.all(
-        servers.map((s) => registry.redis.hget(registry.keys.serverStatus(s.name), "disabledReason")),
-      );
-      const active = servers.filter((s, i) => s.enabled && !reasons[i]);
+      const reasons = await registry.disabledReasons(servers.map((s) => s.name));
+      const active = servers.filter((s) => isActive(s, { disabledReason: reasons.get(s.name) }));
       this.#disabled = new Set(servers.filter((s) => !active.includes(s)).map((s) => s.name));
       this.#targets = active.flatMap((s) => this.#target(s));
       this.#byName = new Map(this.#targets.map((t) => [t.name, t]));
@@ -101,10 +100,8 @@ export class ServerIndex {
     try {
       return [
         {
+          ...openServer(s, this.#o.box),
           name: s.name,
-          url: s.url,
-          key: webhookKey(this.#o.box.open(s.secret)),
-          headers: JSON.parse(this.#o.box.open(s.headers)) as Record<string, string>,
           includeSecretData: s.includeSecretData,
           matches: compileFilters(s.filters),
           stored: s,

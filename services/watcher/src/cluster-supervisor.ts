@@ -14,7 +14,7 @@ import { ClusterWatch } from "./cluster-watch.js";
 import type { LeaseTable } from "./lease-table.js";
 import { rendezvousOwner } from "./rendezvous.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
-import { LeaseLostError, clearClusterState } from "./resume-store.js";
+import { LeaseLostError } from "./resume-store.js";
 
 export interface SupervisorOptions {
   registry: Registry;
@@ -102,16 +102,15 @@ export class ClusterSupervisor {
         await watch.stop();
         if (reason === "lease lost") return;
         if (!want) {
-          await clearClusterState(registry.redis, registry.keys, name);
-          await registry.redis.del(registry.keys.clusterStatus(name));
+          await registry.forgetClusterState(name);
         } else {
           const dropped = watch.scopes.filter((s) => !want.resources.some((r) => s === r || s.startsWith(`${r}@`)));
-          if (dropped.length > 0) await clearClusterState(registry.redis, registry.keys, name, dropped);
+          await registry.forgetClusterScopes(name, dropped);
         }
         await leases.release(name);
         if (reason === "handed over") {
           // Tell the new owner now rather than at its next tick.
-          await registry.redis.publish(registry.keys.changes, JSON.stringify({ kind: "cluster", name, op: "updated" }));
+          await registry.announce({ kind: "cluster", name, op: "updated" });
         }
       }),
     );
@@ -183,7 +182,7 @@ export class ClusterSupervisor {
     const names = [...this.#running.keys()];
     this.#running.clear();
     for (const name of names) {
-      await registry.redis.publish(registry.keys.changes, JSON.stringify({ kind: "cluster", name, op: "updated" }));
+      await registry.announce({ kind: "cluster", name, op: "updated" });
     }
   }
 }

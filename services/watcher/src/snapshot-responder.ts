@@ -97,9 +97,7 @@ export class SnapshotResponder {
       }
       await Promise.all(publishes);
     }
-    if (queued > 0) {
-      await registry.redis.hincrby(registry.keys.serverStatus(request.server), "pending", queued);
-    }
+    if (queued > 0) await registry.addPending(request.server, queued);
     log.info({ clusters, objects: queued }, "snapshot queued");
   }
 

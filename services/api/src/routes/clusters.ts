@@ -1,6 +1,6 @@
-import { NotFoundError, ValidationError } from "@mcic/core";
 import { toClusterView, toStoredCluster } from "../cluster-records.js";
 import type { RouteDeps } from "../route-deps.js";
+import { requireCluster, requireSameName } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
 import { CLUSTER_EXAMPLES, ClusterBody, ClusterViewSchema, NameParams } from "../schemas.js";
 
@@ -57,8 +57,7 @@ export function mountClusterRoutes(routes: ApiRoutes, deps: Pick<RouteDeps, "reg
     what: "cluster",
     responses: { 200: { description: "the cluster, with `status.resources[]`", schema: ClusterViewSchema } },
     handler: async (ctx, { params }) => {
-      const stored = await registry.getCluster(params.name);
-      if (!stored) throw new NotFoundError("cluster", params.name);
+      const stored = await requireCluster(registry, params.name);
       ctx.body = toClusterView(stored, await registry.clusterStatus(params.name));
     },
   });
@@ -77,8 +76,7 @@ export function mountClusterRoutes(routes: ApiRoutes, deps: Pick<RouteDeps, "reg
     responses: { 200: { description: "replaced", schema: ClusterViewSchema } },
     handler: async (ctx, { params, body }) => {
       requireSameName(body.name, params.name);
-      const previous = await registry.getCluster(params.name);
-      if (!previous) throw new NotFoundError("cluster", params.name);
+      const previous = await requireCluster(registry, params.name);
       const stored = toStoredCluster(body, box, now(), previous.createdAt);
       await registry.replaceCluster(stored);
       ctx.body = toClusterView(stored);
@@ -99,12 +97,4 @@ export function mountClusterRoutes(routes: ApiRoutes, deps: Pick<RouteDeps, "reg
       ctx.status = 204;
     },
   });
-}
-
-export function requireSameName(bodyName: string, pathName: string): void {
-  if (bodyName !== pathName) {
-    throw new ValidationError("name in body differs from the path", [
-      { path: "name", message: `must be "${pathName}"` },
-    ]);
-  }
 }

@@ -2,28 +2,25 @@ import { randomUUID } from "node:crypto";
 import {
   type CloudEvent,
   type DeadLetter,
-  DeadLetterSchema,
   type DeliveryRecord,
-  DeliveryRecordSchema,
   type DeliveryRequest,
+  type ListedEntries,
   type Logger,
   McicError,
-  NotFoundError,
-  type Registry,
-  type StoredServer,
   ValidationError,
   deliverySubject,
+  inactiveReason,
+  openServer,
 } from "@mcic/core";
 import type { PubAck } from "@nats-io/jetstream";
-import type { z } from "zod";
 import type { RouteDeps } from "../route-deps.js";
+import { NO_OPTIONS, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
 import {
   DeadLetterView,
   DeadLettersQuery,
   DeliveriesQuery,
   DeliveryRecordView,
-  EmptyBody,
   NameParams,
   REPLAY_EXAMPLES,
   ReplayBody,
@@ -31,8 +28,6 @@ import {
   ResyncResultSchema,
   TestResultSchema,
 } from "../schemas.js";
-import { webhookTarget } from "../server-records.js";
-import { settleReplay } from "../server-store.js";
 import { requestSnapshot } from "../snapshots.js";
 
 class UnavailableError extends McicError {
@@ -47,27 +42,12 @@ class ServerDisabledError extends McicError {
   }
 }
 
-/** Parses list entries written by dispatchers; one unreadable entry is skipped, not fatal. */
-function parseEntries<T>(texts: string[], schema: z.ZodType<T>, key: string, logger: Logger) {
-  const out: { text: string; value: T }[] = [];
-  for (const text of texts) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    const parsed = schema.safeParse(value);
-    if (parsed.success) out.push({ text, value: parsed.data });
-    else logger.warn({ key }, "skipping an unreadable list entry");
+/** The readable entries of a list dispatchers write; unreadable ones are logged and skipped. */
+function readable<T>(listed: ListedEntries<T>, server: string, logger: Logger): { text: string; value: T }[] {
+  if (listed.unreadable > 0) {
+    logger.warn({ server, unreadable: listed.unreadable }, "skipping an unreadable list entry");
   }
-  return out;
-}
-
-async function requireServer(registry: Registry, name: string): Promise<StoredServer> {
-  const stored = await registry.getServer(name);
-  if (!stored) throw new NotFoundError("server", name);
-  return stored;
+  return listed.entries;
 }
 
 export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
@@ -88,11 +68,10 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     responses: { 200: { description: "attempts, newest first", schema: DeliveryRecordView.array() } },
     handler: async (ctx, { params, query }) => {
       await requireServer(registry, params.name);
-      const key = registry.keys.deliveries(params.name);
       // Unfiltered, read just what is shown; filtered, the whole (capped) log.
-      const texts = await registry.redis.lrange(key, 0, query.outcome ? -1 : query.limit - 1);
+      const listed = await registry.listDeliveries(params.name, query.outcome ? undefined : query.limit);
       const records: DeliveryRecord[] = [];
-      for (const { value } of parseEntries(texts, DeliveryRecordSchema, key, logger)) {
+      for (const { value } of readable(listed, params.name, logger)) {
         if (query.outcome && value.outcome !== query.outcome) continue;
         records.push(value);
         if (records.length >= query.limit) break;
@@ -119,13 +98,12 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     },
     handler: async (ctx, { params, query }) => {
       await requireServer(registry, params.name);
-      const key = registry.keys.deadLetters(params.name);
-      const [texts, total] = await Promise.all([
-        registry.redis.lrange(key, 0, query.limit - 1),
-        registry.redis.llen(key),
+      const [listed, total] = await Promise.all([
+        registry.listDeadLetters(params.name, query.limit),
+        registry.countDeadLetters(params.name),
       ]);
       ctx.set("X-Total-Count", String(total));
-      ctx.body = parseEntries(texts, DeadLetterSchema, key, logger).map((e) => e.value);
+      ctx.body = readable(listed, params.name, logger).map((e) => e.value);
     },
   });
 
@@ -150,8 +128,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     },
     handler: async (ctx, { params, body }) => {
       await requireServer(registry, params.name);
-      const key = registry.keys.deadLetters(params.name);
-      const entries = parseEntries(await registry.redis.lrange(key, 0, -1), DeadLetterSchema, key, logger);
+      const entries = readable(await registry.listDeadLetters(params.name), params.name, logger);
       const chosen = chooseDeadLetters(entries, body.ids);
       const at = now().toISOString();
       const subject = deliverySubject(deps.prefix, params.name);
@@ -181,8 +158,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
       const queued = published.filter((p) => !p.ack.duplicate).length;
       const removed =
         published.length > 0
-          ? await settleReplay(
-              registry,
+          ? await registry.settleReplay(
               params.name,
               published.map((p) => p.text),
               queued,
@@ -212,9 +188,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     tag,
     params,
     what: "server",
-    body: EmptyBody,
-    bodyOptional: true,
-    examples: { none: { summary: "no options", value: {} } },
+    ...NO_OPTIONS,
     responses: { 200: { description: "the result of the attempt", schema: TestResultSchema } },
     handler: async (ctx, { params }) => {
       const stored = await requireServer(registry, params.name);
@@ -228,7 +202,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
         datacontenttype: "application/json",
         data: { message: "ping from mcic" },
       };
-      const result = await deps.sender.send(webhookTarget(stored, box), event);
+      const result = await deps.sender.send(openServer(stored, box), event);
       ctx.body = {
         ok: result.ok,
         status: result.status,
@@ -250,9 +224,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     tag,
     params,
     what: "server",
-    body: EmptyBody,
-    bodyOptional: true,
-    examples: { none: { summary: "no options", value: {} } },
+    ...NO_OPTIONS,
     responses: {
       202: { description: "snapshot requested", schema: ResyncResultSchema },
       409: { description: "the server is disabled" },
@@ -260,10 +232,8 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     },
     handler: async (ctx, { params }) => {
       const stored = await requireServer(registry, params.name);
-      const disabledReason = await registry.redis.hget(registry.keys.serverStatus(params.name), "disabledReason");
-      if (!stored.enabled || disabledReason) {
-        throw new ServerDisabledError(params.name, disabledReason ?? "disabled by configuration");
-      }
+      const inactive = inactiveReason(stored, await registry.serverStatus(params.name));
+      if (inactive) throw new ServerDisabledError(params.name, inactive);
       let outcome: Awaited<ReturnType<typeof requestSnapshot>>;
       try {
         outcome = await requestSnapshot(deps.nats, {
@@ -277,7 +247,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
       }
       const answered = new Set(outcome.replies.flatMap((r) => r.clusters));
       const wanted = stored.filters.clusters?.length ? new Set(stored.filters.clusters) : undefined;
-      const registered = (await registry.redis.smembers(registry.keys.clusters)).sort();
+      const registered = await registry.clusterNames();
       ctx.status = 202;
       ctx.body = {
         requestId: outcome.requestId,

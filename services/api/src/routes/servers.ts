@@ -1,10 +1,8 @@
-import { NotFoundError } from "@mcic/core";
 import type { RouteDeps } from "../route-deps.js";
+import { requireSameName, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
 import { NameParams, SERVER_EXAMPLES, ServerBody, ServerViewSchema } from "../schemas.js";
 import { toServerView, toStoredServer } from "../server-records.js";
-import { replaceServerAndEnable } from "../server-store.js";
-import { requireSameName } from "./clusters.js";
 
 export function mountServerRoutes(
   routes: ApiRoutes,
@@ -65,10 +63,8 @@ export function mountServerRoutes(
     what: "server",
     responses: { 200: { description: "the server, with `status`", schema: ServerViewSchema } },
     handler: async (ctx, { params }) => {
-      const stored = await registry.getServer(params.name);
-      if (!stored) throw new NotFoundError("server", params.name);
-      const status = await registry.redis.hgetall(registry.keys.serverStatus(params.name));
-      ctx.body = toServerView(stored, box, status);
+      const stored = await requireServer(registry, params.name);
+      ctx.body = toServerView(stored, box, await registry.serverStatus(params.name));
     },
   });
 
@@ -88,10 +84,9 @@ export function mountServerRoutes(
     responses: { 200: { description: "replaced", schema: ServerViewSchema } },
     handler: async (ctx, { params, body }) => {
       requireSameName(body.name, params.name);
-      const previous = await registry.getServer(params.name);
-      if (!previous) throw new NotFoundError("server", params.name);
+      const previous = await requireServer(registry, params.name);
       const { stored } = toStoredServer(body, box, now(), previous);
-      await replaceServerAndEnable(registry, stored);
+      await registry.replaceServerAndEnable(stored);
       ctx.body = toServerView(stored, box);
     },
   });

@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { StoredServer } from "./models.js";
+import { SealedServerError, openServer, openServerHeaders } from "./open-server.js";
+import { SecretBox } from "./secret-box.js";
+import { generateWebhookSecret, webhookKey } from "./webhook.js";
+
+const box = new SecretBox(randomBytes(32));
+const secret = generateWebhookSecret();
+
+function stored(overrides: Partial<StoredServer> = {}): StoredServer {
+  return {
+    name: "lb-1",
+    url: "https://lb.example.com/hook",
+    filters: {},
+    headers: box.seal(JSON.stringify({ "X-Api-Key": "k-123" })),
+    secret: box.seal(secret),
+    includeSecretData: false,
+    snapshot: true,
+    enabled: true,
+    retry: {},
+    createdAt: "2024-05-01T12:00:00.000Z",
+    updatedAt: "2024-05-01T12:00:00.000Z",
+    ...overrides,
+  };
+}
+
+describe("openServer", () => {
+  it("gives the sender the URL, the HMAC key of the secret and the headers, unsealed", () => {
+    expect(openServer(stored(), box)).toEqual({
+      url: "https://lb.example.com/hook",
+      key: webhookKey(secret),
+      headers: { "X-Api-Key": "k-123" },
+    });
+  });
+
+  it("refuses a server sealed under another key, naming the server", () => {
+    const other = new SecretBox(randomBytes(32));
+    const err = (() => {
+      try {
+        openServer(stored(), other);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(SealedServerError);
+    expect((err as SealedServerError).code).toBe("sealed_server");
+    expect((err as SealedServerError).message).toContain('"lb-1"');
+  });
+
+  it("refuses sealed headers that are not a map of strings", () => {
+    const bad = stored({ headers: box.seal(JSON.stringify({ "X-Count": 3 })) });
+    expect(() => openServer(bad, box)).toThrow(SealedServerError);
+    expect(() => openServerHeaders(stored({ headers: box.seal("not json") }), box)).toThrow(SealedServerError);
+  });
+});
