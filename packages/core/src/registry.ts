@@ -83,13 +83,12 @@ interface KindSpec<T> {
 
 /** Clusters and servers as stored in Redis: the one place that reads and writes them. */
 export class Registry {
-  // Public only while watcher cluster-watch.ts passes it to its resume store; make it #redis then.
-  readonly redis: Redis;
+  readonly #redis: Redis;
   readonly keys: RedisKeys;
   readonly #kinds: { cluster: KindSpec<StoredCluster>; server: KindSpec<StoredServer> };
 
   constructor(options: { redis: Redis; prefix: string }) {
-    this.redis = options.redis;
+    this.#redis = options.redis;
     this.keys = redisKeys(options.prefix);
     const k = this.keys;
     this.#kinds = {
@@ -121,29 +120,29 @@ export class Registry {
     const spec = this.#kinds[kind];
     const notice = encodeChangeNotice({ kind, name, op });
     const keys = [spec.record(name), spec.index, ...spec.owned(name)];
-    const done = await this.redis.eval(script, keys.length, ...keys, json, name, this.keys.changes, notice, ...extra);
+    const done = await this.#redis.eval(script, keys.length, ...keys, json, name, this.keys.changes, notice, ...extra);
     return done === 1;
   }
 
   async #get<T>(kind: Kind, name: string): Promise<T | undefined> {
     const spec = this.#kinds[kind] as unknown as KindSpec<T>;
     const key = spec.record(name);
-    const text = await this.redis.get(key);
+    const text = await this.#redis.get(key);
     return text === null ? undefined : decode(spec.schema, key, text);
   }
 
   /** The first `limit` entries of a list, or all of them. */
   async #head(key: string, limit: number | undefined): Promise<string[]> {
-    if (limit === undefined) return this.redis.lrange(key, 0, -1);
-    return limit > 0 ? this.redis.lrange(key, 0, limit - 1) : [];
+    if (limit === undefined) return this.#redis.lrange(key, 0, -1);
+    return limit > 0 ? this.#redis.lrange(key, 0, limit - 1) : [];
   }
 
   async #list<T>(kind: Kind): Promise<T[]> {
     const spec = this.#kinds[kind] as unknown as KindSpec<T>;
-    const names = (await this.redis.smembers(spec.index)).sort();
+    const names = (await this.#redis.smembers(spec.index)).sort();
     if (names.length === 0) return [];
     const keys = names.map(spec.record);
-    const texts = await this.redis.mget(keys);
+    const texts = await this.#redis.mget(keys);
     const out: T[] = [];
     texts.forEach((text, i) => {
       // A name whose record vanished between SMEMBERS and MGET was deleted meanwhile.
@@ -202,7 +201,7 @@ export class Registry {
 
   /** Names of the registered clusters, sorted. */
   async clusterNames(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.clusters)).sort();
+    return (await this.#redis.smembers(this.keys.clusters)).sort();
   }
 
   /**
@@ -210,19 +209,19 @@ export class Registry {
    * (a cluster handed to another watcher, a server disabled by a dispatcher).
    */
   announce(notice: ChangeNotice): Promise<void> {
-    return publishChangeNotice(this.redis, this.keys.changes, notice);
+    return publishChangeNotice(this.#redis, this.keys.changes, notice);
   }
 
   /** Delivery status of a server, as dispatchers, watchers and replays left it. */
   async serverStatus(name: string): Promise<ServerStatus> {
     const key = this.keys.serverStatus(name);
-    return parseServerStatus(key, await this.redis.hgetall(key));
+    return parseServerStatus(key, await this.#redis.hgetall(key));
   }
 
   /** Why each of these servers was disabled by a dispatcher; servers not disabled are left out. */
   async disabledReasons(names: string[]): Promise<Map<string, string>> {
     const field = SERVER_STATUS_FIELDS.disabledReason;
-    const reasons = await Promise.all(names.map((n) => this.redis.hget(this.keys.serverStatus(n), field)));
+    const reasons = await Promise.all(names.map((n) => this.#redis.hget(this.keys.serverStatus(n), field)));
     const out = new Map<string, string>();
     names.forEach((n, i) => {
       const reason = reasons[i];
@@ -233,7 +232,7 @@ export class Registry {
 
   /** Adds to a server's `pending` the deliveries just queued for it (snapshots, replays). */
   async addPending(server: string, queued: number): Promise<void> {
-    await this.redis.hincrby(this.keys.serverStatus(server), SERVER_STATUS_FIELDS.pending, queued);
+    await this.#redis.hincrby(this.keys.serverStatus(server), SERVER_STATUS_FIELDS.pending, queued);
   }
 
   /** The latest delivery attempts to a server, newest first; all that are kept without `limit`. */
@@ -248,7 +247,7 @@ export class Registry {
 
   /** How many dead letters are kept for a server. */
   countDeadLetters(server: string): Promise<number> {
-    return this.redis.llen(this.keys.deadLetters(server));
+    return this.#redis.llen(this.keys.deadLetters(server));
   }
 
   /**
@@ -257,7 +256,7 @@ export class Registry {
    */
   async settleReplay(server: string, texts: string[], queued: number): Promise<number> {
     const f = SERVER_STATUS_FIELDS;
-    const removed = await this.redis.eval(
+    const removed = await this.#redis.eval(
       SETTLE_REPLAY,
       2,
       this.keys.deadLetters(server),
@@ -273,8 +272,8 @@ export class Registry {
   /** Forgets what the watchers kept of a deleted cluster: resume points, published objects, status. */
   async forgetClusterState(name: string): Promise<void> {
     const k = this.keys;
-    const scopes = await this.redis.hkeys(k.clusterResume(name));
-    const multi = this.redis.multi();
+    const scopes = await this.#redis.hkeys(k.clusterResume(name));
+    const multi = this.#redis.multi();
     if (scopes.length > 0) {
       multi.hdel(k.clusterResume(name), ...scopes).del(...scopes.map((s) => k.clusterObjects(name, s)));
     }
@@ -286,7 +285,7 @@ export class Registry {
     if (scopes.length === 0) return;
     const k = this.keys;
     await exec(
-      this.redis
+      this.#redis
         .multi()
         .hdel(k.clusterResume(name), ...scopes)
         .del(...scopes.map((s) => k.clusterObjects(name, s))),
@@ -296,14 +295,14 @@ export class Registry {
   /** Status of each watched resource of a cluster, as its watcher last wrote it. */
   async clusterStatus(name: string): Promise<ResourceStatus[]> {
     const key = this.keys.clusterStatus(name);
-    const all = await this.redis.hgetall(key);
+    const all = await this.#redis.hgetall(key);
     return Object.keys(all)
       .sort()
       .map((field) => decode(ResourceStatusSchema, `${key}#${field}`, all[field] as string));
   }
 
   async setResourceStatus(cluster: string, status: ResourceStatus): Promise<void> {
-    await this.redis.hset(this.keys.clusterStatus(cluster), status.resource, JSON.stringify(status));
+    await this.#redis.hset(this.keys.clusterStatus(cluster), status.resource, JSON.stringify(status));
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type WebhookSender,
   deliverySubject,
   toCloudEvent,
+  publishChangeNotice,
 } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { DeliveryRecorder } from "./delivery-recorder.js";
@@ -143,10 +144,11 @@ export class Deliverer {
       recorder.disable(target.name, `answered 410 Gone at ${record.at}`);
       await this.deadLetter(target.name, envelope, result.status, "server answered 410 Gone and was disabled", attempt);
       // Every dispatcher reloads its server list and stops delivering to this one.
-      await this.#o.redis.publish(
-        this.#o.keys.changes,
-        JSON.stringify({ kind: "server", name: target.name, op: "updated" }),
-      );
+      await publishChangeNotice(this.#o.redis, this.#o.keys.changes, {
+        kind: "server",
+        name: target.name,
+        op: "updated",
+      });
       log().warn("server answered 410 Gone; disabled");
       return false;
     }

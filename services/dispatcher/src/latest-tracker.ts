@@ -1,4 +1,5 @@
 import type { Redis, RedisKeys } from "@mcic/core";
+import { SERVER_STATUS_FIELDS } from "@mcic/core";
 import { NEWER_LUA } from "./newer-lua.js";
 
 // Records that `rv` is bound for the server (a retry waits for it), unless a newer one is.
@@ -50,7 +51,9 @@ export class LatestTracker {
   /** Reads which servers have retries waiting; called every second. */
   async refresh(servers: string[]): Promise<void> {
     if (servers.length === 0) return;
-    const pending = await Promise.all(servers.map((s) => this.#redis.hget(this.#keys.serverStatus(s), "pending")));
+    const pending = await Promise.all(
+      servers.map((s) => this.#redis.hget(this.#keys.serverStatus(s), SERVER_STATUS_FIELDS.pending)),
+    );
     servers.forEach((s, i) => {
       if (Number(pending[i] ?? 0) > 0) this.#note(s);
     });

@@ -174,22 +174,6 @@ export class ClusterResumeStore {
   }
 }
 
-/** Removes every resume point and object table of a cluster (deleted, or watched no more). */
-export async function clearClusterState(
-  redis: Redis,
-  keys: RedisKeys,
-  cluster: string,
-  scopes?: string[],
-): Promise<void> {
-  const all = scopes ?? (await redis.hkeys(keys.clusterResume(cluster)));
-  if (all.length === 0) return;
-  await redis
-    .multi()
-    .hdel(keys.clusterResume(cluster), ...all)
-    .del(...all.map((s) => keys.clusterObjects(cluster, s)))
-    .exec();
-}
-
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
