@@ -12,6 +12,7 @@ import {
   signWebhook,
   toCloudEvent,
   webhookKey,
+  sealContext,
 } from "@mcic/core";
 import { startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { EventPublisher, ingressEnvelope, startService } from "@mcic/test/support";
@@ -70,8 +71,8 @@ async function registerServers(fanout: number): Promise<void> {
       name: `s${i}`,
       url: `${base}/s${i}`,
       filters: { clusters: [`bench${fanout}`] },
-      headers: box.seal("{}"),
-      secret: box.seal(generateWebhookSecret()),
+      headers: box.seal("{}", sealContext.serverHeaders(`s${i}`)),
+      secret: box.seal(generateWebhookSecret(), sealContext.serverSecret(`s${i}`)),
       includeSecretData: false,
       snapshot: false,
       enabled: true,

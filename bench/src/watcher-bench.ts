@@ -10,6 +10,7 @@ import {
   ensureEventsStream,
   eventSubject,
   eventsStreamName,
+  sealContext,
 } from "@mcic/core";
 import { startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
@@ -52,7 +53,10 @@ for (let c = 0; c < CLUSTERS; c++) {
     name,
     resources: RESOURCES,
     source: "server",
-    credentials: box.seal(JSON.stringify({ server: cluster.url, token: "bench" })),
+    credentials: box.seal(
+      JSON.stringify({ server: cluster.url, token: "bench" }),
+      sealContext.clusterCredentials(name),
+    ),
     createdAt: now,
     updatedAt: now,
   });

@@ -8,6 +8,7 @@ import {
   createLogger,
   eventsSubjectWildcard,
   redisKeys,
+  sealContext,
 } from "@mcic/core";
 import { type TestServer, startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { createWatcher, loadWatcherConfig } from "@mcic/watcher/watcher";
@@ -68,7 +69,10 @@ describe("a watcher started in-process with createWatcher", () => {
       name: "c1",
       resources: [ING],
       source: "server",
-      credentials: new SecretBox(config.MCIC_SECRET_KEY).seal(JSON.stringify({ server: sc.url, token: "t" })),
+      credentials: new SecretBox(config.MCIC_SECRET_KEY).seal(
+        JSON.stringify({ server: sc.url, token: "t" }),
+        sealContext.clusterCredentials("c1"),
+      ),
       createdAt: now,
       updatedAt: now,
     });

@@ -46,6 +46,8 @@ export const baseEnvSchema = z.object({
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   MCIC_PREFIX: prefix.default("mcic"),
   MCIC_SECRET_KEY: secretKey,
+  /** The former key during a key rotation: opens old values, never seals. Empty = unset. */
+  MCIC_SECRET_KEY_PREVIOUS: z.preprocess((v) => (v === "" ? undefined : v), secretKey.optional()),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

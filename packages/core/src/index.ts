@@ -22,7 +22,7 @@ export {
   type LabelSelector,
   type Requirement,
 } from "./label-selector.js";
-export { SecretBox } from "./secret-box.js";
+export { SecretBox, sealContext } from "./secret-box.js";
 export {
   generateWebhookSecret,
   isWebhookSecret,

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { StoredServer } from "./models.js";
 import { SealedServerError, openServer, openServerHeaders } from "./open-server.js";
-import { SecretBox } from "./secret-box.js";
+import { SecretBox, sealContext } from "./secret-box.js";
 import { generateWebhookSecret, webhookKey } from "./webhook.js";
 
 const box = new SecretBox(randomBytes(32));
@@ -13,8 +13,8 @@ function stored(overrides: Partial<StoredServer> = {}): StoredServer {
     name: "lb-1",
     url: "https://lb.example.com/hook",
     filters: {},
-    headers: box.seal(JSON.stringify({ "X-Api-Key": "k-123" })),
-    secret: box.seal(secret),
+    headers: box.seal(JSON.stringify({ "X-Api-Key": "k-123" }), sealContext.serverHeaders("lb-1")),
+    secret: box.seal(secret, sealContext.serverSecret("lb-1")),
     includeSecretData: false,
     snapshot: true,
     enabled: true,
@@ -49,8 +49,10 @@ describe("openServer", () => {
   });
 
   it("refuses sealed headers that are not a map of strings", () => {
-    const bad = stored({ headers: box.seal(JSON.stringify({ "X-Count": 3 })) });
+    const bad = stored({ headers: box.seal(JSON.stringify({ "X-Count": 3 }), sealContext.serverHeaders("lb-1")) });
     expect(() => openServer(bad, box)).toThrow(SealedServerError);
-    expect(() => openServerHeaders(stored({ headers: box.seal("not json") }), box)).toThrow(SealedServerError);
+    expect(() =>
+      openServerHeaders(stored({ headers: box.seal("not json", sealContext.serverHeaders("lb-1")) }), box),
+    ).toThrow(SealedServerError);
   });
 });

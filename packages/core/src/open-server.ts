@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { McicError } from "./errors.js";
 import type { StoredServer } from "./models.js";
-import type { SecretBox } from "./secret-box.js";
+import { type SecretBox, sealContext } from "./secret-box.js";
 import type { WebhookTarget } from "./webhook-sender.js";
 import { webhookKey } from "./webhook.js";
 
@@ -24,7 +24,7 @@ export class SealedServerError extends McicError {
 /** The extra headers a stored server asked for, unsealed. */
 export function openServerHeaders(server: StoredServer, box: SecretBox): Record<string, string> {
   try {
-    return HeadersSchema.parse(JSON.parse(box.open(server.headers)));
+    return HeadersSchema.parse(JSON.parse(box.open(server.headers, sealContext.serverHeaders(server.name))));
   } catch (err) {
     throw new SealedServerError(server.name, err);
   }
@@ -34,7 +34,7 @@ export function openServerHeaders(server: StoredServer, box: SecretBox): Record<
 export function openServer(server: StoredServer, box: SecretBox): WebhookTarget {
   let secret: string;
   try {
-    secret = box.open(server.secret);
+    secret = box.open(server.secret, sealContext.serverSecret(server.name));
   } catch (err) {
     throw new SealedServerError(server.name, err);
   }

@@ -27,7 +27,7 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
   const api = createApi({
     registry: new Registry({ redis, prefix: config.MCIC_PREFIX }),
-    box: new SecretBox(config.MCIC_SECRET_KEY),
+    box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     logger,
     tokens: config.API_TOKENS,
     prefix: config.MCIC_PREFIX,

@@ -7,6 +7,7 @@ import {
   type StoredCluster,
   ValidationError,
   parseKubeconfig,
+  sealContext,
 } from "@mcic/core";
 import type { ClusterView } from "./schemas.js";
 
@@ -34,7 +35,7 @@ export function toStoredCluster(input: ClusterInput, box: SecretBox, now: Date, 
     name: input.name,
     resources: [...new Set(input.resources)],
     source: input.kubeconfig !== undefined ? "kubeconfig" : "server",
-    credentials: box.seal(JSON.stringify(connectionOf(input))),
+    credentials: box.seal(JSON.stringify(connectionOf(input)), sealContext.clusterCredentials(input.name)),
     createdAt: createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -7,6 +7,7 @@ import {
   inactiveReason,
   isActive,
   openServerHeaders,
+  sealContext,
 } from "@mcic/core";
 import type { ServerStatusView, ServerView } from "./schemas.js";
 
@@ -25,8 +26,9 @@ export function toStoredServer(
     name: input.name,
     url: input.url,
     filters: input.filters,
-    headers: box.seal(JSON.stringify(input.headers)),
-    secret: secret !== undefined ? box.seal(secret) : (previous as StoredServer).secret,
+    headers: box.seal(JSON.stringify(input.headers), sealContext.serverHeaders(input.name)),
+    secret:
+      secret !== undefined ? box.seal(secret, sealContext.serverSecret(input.name)) : (previous as StoredServer).secret,
     includeSecretData: input.includeSecretData,
     snapshot: input.snapshot,
     enabled: input.enabled,

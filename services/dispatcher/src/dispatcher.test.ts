@@ -13,6 +13,7 @@ import {
   eventsStreamName,
   generateWebhookSecret,
   redisKeys,
+  sealContext,
 } from "@mcic/core";
 import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -80,8 +81,8 @@ describe("createDispatcher", () => {
       name: "rx",
       url: receiver.url,
       filters: ServerFiltersSchema.parse({}),
-      headers: box.seal("{}"),
-      secret: box.seal(secret),
+      headers: box.seal("{}", sealContext.serverHeaders("rx")),
+      secret: box.seal(secret, sealContext.serverSecret("rx")),
       includeSecretData: false,
       snapshot: false,
       enabled: true,

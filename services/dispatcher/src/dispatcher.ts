@@ -76,7 +76,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const index = new ServerIndex({
     registry: new Registry({ redis, prefix }),
     subscriber,
-    box: new SecretBox(config.MCIC_SECRET_KEY),
+    box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     logger,
   });
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });

@@ -9,6 +9,7 @@ import {
   type StoredCluster,
   coalesced,
   followChanges,
+  sealContext,
 } from "@mcic/core";
 import { ClusterWatch } from "./cluster-watch.js";
 import type { LeaseTable } from "./lease-table.js";
@@ -131,7 +132,9 @@ export class ClusterSupervisor {
     const logger = parent.child({ cluster: cluster.name });
     let connection: Connection;
     try {
-      connection = ConnectionSchema.parse(JSON.parse(this.#o.box.open(cluster.credentials)));
+      connection = ConnectionSchema.parse(
+        JSON.parse(this.#o.box.open(cluster.credentials, sealContext.clusterCredentials(cluster.name))),
+      );
     } catch (err) {
       logger.error({ err: (err as Error).message }, "cannot open stored credentials (wrong MCIC_SECRET_KEY?)");
       for (const resource of cluster.resources) {

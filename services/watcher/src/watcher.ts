@@ -57,7 +57,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     registry,
     redis,
     subscriber,
-    box: new SecretBox(config.MCIC_SECRET_KEY),
+    box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     leases: new LeaseTable({ redis, keys: registry.keys, watcherId: config.WATCHER_ID, ttlMs: config.LEASE_TTL_MS }),
     publisher: createEventPublisher(publisher, prefix),
     logger,

@@ -11,6 +11,7 @@ import {
   type StoredServer,
   ValidationError,
   fieldErrors,
+  sealContext,
 } from "@mcic/core";
 import type { z } from "zod";
 import { toStoredCluster } from "../cluster-records.js";
@@ -105,7 +106,9 @@ function view(
   box: SecretBox,
   secrets: Map<string, string> = new Map(),
 ): SeedView {
-  const connection = JSON.parse(box.open(cluster.credentials)) as { server: string };
+  const connection = JSON.parse(box.open(cluster.credentials, sealContext.clusterCredentials(cluster.name))) as {
+    server: string;
+  };
   return {
     ClusterName: cluster.name,
     KubeURL: connection.server,
