@@ -9,7 +9,7 @@ node_modules: package.json package-lock.json
 .PHONY: help install build run test lint typecheck bench clean
 help:
 	@echo "make run    - start NATS/Redis (or reuse them), api, watcher, dispatcher and the demo"
-	@echo "make test   - build, lint and run the whole test suite"
+	@echo "make test   - build, type-check the tests, lint and run the whole test suite"
 	@echo "make bench  - run the benchmarks in bench/"
 
 install: node_modules
@@ -23,13 +23,17 @@ run: build
 lint: node_modules
 	npx biome check .
 
+# Tests are not part of the builds (dist/ holds what runs); tsconfig.test.json type-checks them.
 typecheck: build
+	npx tsc -p tsconfig.test.json
 
-test: build lint
+test: typecheck lint
 	npx vitest run
 
 bench: build
 	npm run bench -w @mcic/bench
 
+# rm as well: `tsc -b --clean` leaves outputs of files the builds no longer include.
 clean:
 	npx tsc -b --clean
+	rm -rf packages/*/dist services/*/dist test/dist bench/dist

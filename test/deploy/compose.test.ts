@@ -11,8 +11,8 @@ import { type ServiceProcess, newSecretKey, startService } from "../support/stac
 import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
 
 // docker-compose.yml checked without a Docker engine: `docker-compose config` (Debian's
-// docker-compose, v1 syntax) must accept it, and its resolved form must have what SPEC's
-// "docker compose up" promises. The demo profile's inline scripts are run for real.
+// docker-compose, v1 syntax) must accept it, and its resolved form must have what the contract's
+// (docs/contract.md) "docker compose up" promises. The demo profile's inline scripts are run for real.
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const COMPOSE_FILE = join(ROOT, "docker-compose.yml");
@@ -153,7 +153,7 @@ describe("docker-compose.yml", () => {
     for (const [name, svc] of Object.entries(services)) expect(svc.container_name, name).toBeUndefined();
   });
 
-  it("configures the services with SPEC's variable names and the right ports", () => {
+  it("configures the services with the contract's variable names and the right ports", () => {
     for (const name of MCIC_SERVICES) {
       const env = services[name]?.environment ?? {};
       for (const key of Object.keys(env)) expect(SPEC_VARS, `${name}: ${key}`).toContain(key);
@@ -233,10 +233,9 @@ describe("docker-compose.yml", () => {
     expect(readFileSync(join(ROOT, ".gitignore"), "utf8")).toMatch(/^\.env$/m);
   });
 
-  it("SPEC's configuration table has the variables these checks use", () => {
-    const spec = join(ROOT, "..", "shared", "SPEC.md");
-    if (!existsSync(spec)) return; // SPEC lives beside the repository; the list above is its copy.
-    const section = readFileSync(spec, "utf8").split("## Configuration")[1]?.split("\n## ")[0] ?? "";
+  it("the contract's configuration table has the variables these checks use", () => {
+    const contract = join(ROOT, "docs", "contract.md");
+    const section = readFileSync(contract, "utf8").split("## Configuration")[1]?.split("\n## ")[0] ?? "";
     const names = [...section.matchAll(/^\| ([A-Z_ /]+) \|/gm)].flatMap((m) => (m[1] as string).split(" / "));
     expect(names.filter((n) => n !== "var").sort()).toEqual([...SPEC_VARS].sort());
   });

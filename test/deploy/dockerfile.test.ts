@@ -223,6 +223,23 @@ describe("Dockerfile", () => {
       }
     });
   });
+
+  // Asked of tsc's configuration rather than of dist/, which may still hold outputs of older builds.
+  it("builds no test file into the dist/ folders the runtime stage copies", async () => {
+    const projects = {
+      "packages/core": "./src/index.ts",
+      ...Object.fromEntries(SERVICES.map((s) => [`services/${s}`, "./src/main.ts"])),
+    };
+    for (const [project, entry] of Object.entries(projects)) {
+      const { stdout } = await run("npx", ["tsc", "--showConfig", "-p", project], { cwd: ROOT, timeout: 60_000 });
+      const files = (JSON.parse(stdout) as { files: string[] }).files;
+      expect(files, project).toContain(entry);
+      expect(
+        files.filter((f) => /\.test\.ts$|test-harness\.ts$/.test(f)),
+        project,
+      ).toEqual([]);
+    }
+  }, 120_000);
 });
 
 describe("Dockerfile HEALTHCHECK against services started from the built dist", () => {

@@ -231,7 +231,7 @@ for (const overlay of ["dev", "prod"] as const) {
       });
     });
 
-    it("configures the services with SPEC's variables from the ConfigMap and the Secret", () => {
+    it("configures the services with the contract's variables from the ConfigMap and the Secret", () => {
       const config = byPrefix(objects, "ConfigMap", "mcic-config");
       for (const key of Object.keys(config.data)) expect(SPEC_VARS, key).toContain(key);
       expect(config.data.NATS_URL).toMatch(/^nats:\/\//);

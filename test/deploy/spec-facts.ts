@@ -1,6 +1,6 @@
-/** What SPEC fixes that the deploy files must agree with, in one place for every deploy test. */
+/** What docs/contract.md fixes that the deploy files must agree with, in one place for every deploy test. */
 
-/** The variables of SPEC's configuration table. */
+/** The variables of the contract's configuration table. */
 export const SPEC_VARS = [
   "NATS_URL",
   "REDIS_URL",

@@ -167,9 +167,9 @@ describe("dispatcher in production", () => {
     const hanging = await server("hang-rx", "iso");
     hanging.receiver.respond = () => ({ status: 204, delayMs: 30_000 });
     const withHanging = await measure(1000);
-    // On a loaded 2-core machine single scheduling hiccups reach 20-30 ms in either run, so the
-    // baseline counts as at least 25 ms; a server that held others up would add its 1 s timeout.
-    expect(withHanging).toBeLessThanOrEqual(2 * Math.max(baseline, 25));
+    // A server that held others up would add its 1 s unanswered-attempt limit to their deliveries;
+    // scheduling hiccups on a loaded 2-core machine reach tens of ms, so the bound sits between.
+    expect(withHanging, `p99 ${withHanging} ms with a hanging server, ${baseline} ms before`).toBeLessThanOrEqual(250);
     expect(hanging.receiver.requests.length).toBeGreaterThan(0);
   });
 

@@ -133,7 +133,7 @@ describe("watcher in production", () => {
     expect(await scrapeMetric(watcher, "mcic_watcher_events_published_total")).toBe(4);
   });
 
-  it("watches a CRD and a cluster-scoped resource, with the subjects SPEC gives", async () => {
+  it("watches a CRD and a cluster-scoped resource, with the subjects the contract gives", async () => {
     const sc = sim.cluster("crds");
     sc.registerResource({
       group: "stable.example.com",

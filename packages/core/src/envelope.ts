@@ -3,7 +3,7 @@ import { z } from "zod";
 export const EVENT_TYPES = ["ADDED", "MODIFIED", "DELETED"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** The message mcic publishes to JetStream for every change it observes (SPEC "Events on NATS"). */
+/** The message mcic publishes to JetStream for every change it observes (docs/contract.md "Events on NATS"). */
 export const EnvelopeSchema = z.object({
   id: z.string().min(1),
   cluster: z.string().min(1),

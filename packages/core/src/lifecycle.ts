@@ -3,7 +3,7 @@ import type { Logger } from "./logger.js";
 
 /**
  * Runs `stop` once on SIGTERM or SIGINT and exits 0, or 1 if stopping fails or takes longer than
- * `timeoutMs` (SPEC: every service exits within 10 s).
+ * `timeoutMs` (docs/contract.md: every service exits within 10 s).
  */
 export function stopOnSignals(logger: Logger, stop: () => Promise<void>, timeoutMs = 10_000): void {
   let stopping = false;

@@ -51,7 +51,7 @@ function redactSecretObject(object: Record<string, unknown>): Record<string, unk
   return out;
 }
 
-/** The CloudEvents 1.0 structured-mode event for one envelope (SPEC "Delivery to servers"). */
+/** The CloudEvents 1.0 structured-mode event for one envelope (docs/contract.md "Delivery to servers"). */
 export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
   const isSecret = envelope.group === "" && envelope.resource === "secrets";
   const data =

@@ -1,4 +1,4 @@
-/** What to do after a failed attempt, per SPEC "Delivery to servers". */
+/** What to do after a failed attempt, per docs/contract.md "Delivery to servers". */
 export type Verdict = "retry" | "dead-letter" | "disable";
 
 export function classify(status: number): Verdict {

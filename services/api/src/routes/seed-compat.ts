@@ -1,6 +1,7 @@
 import {
   ClusterInputSchema,
   ConflictError,
+  EVENT_TYPES,
   type FieldError,
   type Logger,
   NotFoundError,
@@ -27,12 +28,11 @@ import {
   type SeedView,
   SeedViewSchema,
   namespaceList,
-} from "../schemas.js";
+} from "../seed-schemas.js";
 import { toStoredServer } from "../server-records.js";
 import { replaceServerAndEnable } from "../server-store.js";
 
 const PATH = "/cic/nitro/v1/config/controller";
-const EVENT_ORDER = ["ADDED", "MODIFIED", "DELETED"] as const;
 
 /** Names the seed field behind a field of the cluster or server input it was mapped to. */
 function renamed(errors: FieldError[], names: Record<string, string>): FieldError[] {
@@ -61,7 +61,7 @@ function seedServersOf(cluster: string, servers: StoredServer[]): StoredServer[]
 
 function eventTypesOf(input: SeedInput) {
   const wanted = new Set((input.WatchEvents ?? []).map((w) => SEED_EVENT_WORDS[w as keyof typeof SEED_EVENT_WORDS]));
-  return EVENT_ORDER.filter((t) => wanted.has(t));
+  return EVENT_TYPES.filter((t) => wanted.has(t));
 }
 
 /** The cluster and servers a seed body stands for, validated as if posted to /api/v1. */
