@@ -47,7 +47,7 @@ const resourceSpec = z.string().transform((text, ctx) => {
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/\s]+={0,2}$/, "must be base64");
 
-/** Body of POST/PUT /clusters (SPEC "REST API"). */
+/** Body of POST/PUT /clusters (docs/contract.md "REST API"). */
 export const ClusterInputSchema = z
   .strictObject({
     name: dnsLabel,
@@ -142,7 +142,7 @@ const RESERVED_HEADERS = new Set([
   "webhook-signature",
 ]);
 
-/** Body of POST/PUT /servers (SPEC "REST API"). */
+/** Body of POST/PUT /servers (docs/contract.md "REST API"). */
 export const ServerInputSchema = z.strictObject({
   name: dnsLabel,
   url: httpUrl,

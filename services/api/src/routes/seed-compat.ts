@@ -30,7 +30,6 @@ import {
   namespaceList,
 } from "../seed-schemas.js";
 import { toStoredServer } from "../server-records.js";
-import { replaceServerAndEnable } from "../server-store.js";
 
 const PATH = "/cic/nitro/v1/config/controller";
 
@@ -246,7 +245,7 @@ export function mountSeedCompatRoutes(routes: ApiRoutes, deps: RouteDeps): void 
             if (eventTypes.length > 0) filters.eventTypes = eventTypes;
             else delete filters.eventTypes;
             const next: StoredServer = { ...old, url: input.url, filters, updatedAt: at.toISOString() };
-            await replaceServerAndEnable(registry, next);
+            await registry.replaceServerAndEnable(next);
             undo.push(() => registry.replaceServer(old));
             result.push(next);
           } else {
