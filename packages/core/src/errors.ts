@@ -47,6 +47,13 @@ export class ConfigError extends McicError {
   }
 }
 
+/** A command of a Redis MULTI failed although the transaction ran. */
+export class RedisWriteError extends McicError {
+  constructor(cause: unknown) {
+    super("redis_write_failed", `a Redis write failed: ${(cause as Error).message}`, 500, { cause });
+  }
+}
+
 /** Stored data that no longer matches its schema (hand-edited Redis, wrong key, older version). */
 export class CorruptDataError extends McicError {
   constructor(key: string, detail: string) {

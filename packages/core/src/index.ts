@@ -60,7 +60,7 @@ export {
   coalesced,
   type ChangeNotice,
 } from "./change-notice.js";
-export { Registry, RedisWriteError, type ListedEntries } from "./registry.js";
+export { Registry, type ListedEntries } from "./registry.js";
 export {
   SERVER_STATUS_FIELDS,
   DISABLED_BY_CONFIGURATION,

@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 import type { z } from "zod";
 import { type ChangeNotice, encodeChangeNotice, publishChangeNotice } from "./change-notice.js";
 import { type DeadLetter, DeadLetterSchema, type DeliveryRecord, DeliveryRecordSchema } from "./delivery.js";
-import { ConflictError, CorruptDataError, McicError, NotFoundError } from "./errors.js";
+import { ConflictError, CorruptDataError, NotFoundError, RedisWriteError } from "./errors.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import {
   type ResourceStatus,
@@ -12,62 +12,14 @@ import {
   type StoredServer,
   StoredServerSchema,
 } from "./models.js";
+import { CREATE, DELETE, REPLACE, REPLACE_AND_ENABLE, SETTLE_REPLAY } from "./registry-scripts.js";
 import { SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
-
-// Each script writes the record, its index and the change notice in one atomic step, so a reader
-// never sees an index entry without a record, and nobody hears of a change that did not happen.
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1`;
-const REPLACE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1`;
-const DELETE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], unpack(KEYS, 3))
-redis.call('SREM', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1`;
-// REPLACE that also clears the status field naming why a dispatcher disabled the server (HTTP 410):
-// replacing a registration enables it again. KEYS[3] is the server's status hash (first owned key).
-const REPLACE_AND_ENABLE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[5])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1`;
-// Takes replayed dead letters off the list (by their exact text, so entries added meanwhile stay),
-// lowers the dead-letter count by what was removed and raises `pending` by what was queued (the
-// dispatcher lowers it as it consumes them). Returns how many were removed.
-const SETTLE_REPLAY = `
-local removed = 0
-for i = 4, #ARGV do removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i]) end
-if removed > 0 and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
-  local left = tonumber(redis.call('HGET', KEYS[2], ARGV[2])) - removed
-  if left < 0 then left = 0 end
-  redis.call('HSET', KEYS[2], ARGV[2], left)
-end
-local queued = tonumber(ARGV[1])
-if queued > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3], queued) end
-return removed`;
 
 /** Entries of a list dispatchers append to; one unreadable entry is skipped and counted, not fatal. */
 export interface ListedEntries<T> {
   /** Each readable entry with its exact stored text (what removing it by value needs). */
   entries: { text: string; value: T }[];
   unreadable: number;
-}
-
-/** A command of a Redis MULTI failed although the transaction ran. */
-export class RedisWriteError extends McicError {
-  constructor(cause: unknown) {
-    super("redis_write_failed", `a Redis write failed: ${(cause as Error).message}`, 500, { cause });
-  }
 }
 
 type Kind = ChangeNotice["kind"];

@@ -1,0 +1,44 @@
+// The Registry's Lua scripts: only registry.ts runs them. Every key of one call shares the
+// record's hash tag, so each stays one atomic step on a Redis Cluster too.
+
+// Each script writes the record, its index and the change notice in one atomic step, so a reader
+// never sees an index entry without a record, and nobody hears of a change that did not happen.
+export const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+export const REPLACE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+export const DELETE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1], unpack(KEYS, 3))
+redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+// REPLACE that also clears the status field naming why a dispatcher disabled the server (HTTP 410):
+// replacing a registration enables it again. KEYS[3] is the server's status hash (first owned key).
+export const REPLACE_AND_ENABLE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[5])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
+// Takes replayed dead letters off the list (by their exact text, so entries added meanwhile stay),
+// lowers the dead-letter count by what was removed and raises `pending` by what was queued (the
+// dispatcher lowers it as it consumes them). Returns how many were removed.
+export const SETTLE_REPLAY = `
+local removed = 0
+for i = 4, #ARGV do removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+if removed > 0 and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
+  local left = tonumber(redis.call('HGET', KEYS[2], ARGV[2])) - removed
+  if left < 0 then left = 0 end
+  redis.call('HSET', KEYS[2], ARGV[2], left)
+end
+local queued = tonumber(ARGV[1])
+if queued > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3], queued) end
+return removed`;
