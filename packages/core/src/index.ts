@@ -32,6 +32,8 @@ export {
   type CloudEvent,
 } from "./webhook.js";
 export { parseKubeconfig } from "./kubeconfig.js";
+export { parseBoundedYaml, YamlLimitError, DEFAULT_YAML_LIMITS, type YamlLimits } from "./bounded-yaml.js";
+export { checkCertificatesPem, decodeBase64Strict, CertificateError } from "./pem-certificates.js";
 export {
   DNS_LABEL,
   dnsLabel,
