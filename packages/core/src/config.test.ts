@@ -22,6 +22,8 @@ describe("parseEnv(baseEnvSchema)", () => {
     expect(config.MCIC_PREFIX).toBe("mcic");
     expect(config.LOG_LEVEL).toBe("info");
     expect(config.STREAM_REPLICAS).toBe(1);
+    expect(config.MCIC_EGRESS_DENY).toEqual(["169.254.0.0/16", "fe80::/10", "0.0.0.0/8"]);
+    expect(config.MCIC_EGRESS_ALLOW).toBeUndefined();
     expect(Buffer.isBuffer(config.MCIC_SECRET_KEY)).toBe(true);
     expect(config.MCIC_SECRET_KEY.equals(Buffer.alloc(32, 7))).toBe(true);
   });
@@ -72,6 +74,32 @@ describe("parseEnv(baseEnvSchema)", () => {
     );
     expect(err.errors.map((e) => e.path).sort()).toEqual(["LOG_LEVEL", "MCIC_PREFIX", "STREAM_REPLICAS"]);
     expect(err.code).toBe("invalid_config");
+  });
+});
+
+describe("MCIC_EGRESS_DENY and MCIC_EGRESS_ALLOW", () => {
+  it("read comma lists of CIDRs; an empty deny list denies nothing, an empty allow list is no list", () => {
+    const config = parseEnv(baseEnvSchema, {
+      MCIC_SECRET_KEY: KEY,
+      MCIC_EGRESS_DENY: "",
+      MCIC_EGRESS_ALLOW: "10.0.0.0/8, fd00::/8",
+    });
+    expect(config.MCIC_EGRESS_DENY).toEqual([]);
+    expect(config.MCIC_EGRESS_ALLOW).toEqual(["10.0.0.0/8", "fd00::/8"]);
+    expect(parseEnv(baseEnvSchema, { MCIC_SECRET_KEY: KEY, MCIC_EGRESS_ALLOW: "" }).MCIC_EGRESS_ALLOW).toBeUndefined();
+  });
+
+  it("refuses to start on a bad CIDR, naming the variable and the entry", () => {
+    const err = configError(() =>
+      parseEnv(baseEnvSchema, {
+        MCIC_SECRET_KEY: KEY,
+        MCIC_EGRESS_DENY: "169.254.0.0/16,10.0.0.0/40",
+        MCIC_EGRESS_ALLOW: "internal.example",
+      }),
+    );
+    expect(err.errors.map((e) => e.path).sort()).toEqual(["MCIC_EGRESS_ALLOW", "MCIC_EGRESS_DENY"]);
+    expect(err.message).toContain('"10.0.0.0/40" is not a CIDR');
+    expect(err.message).toContain('"internal.example" is not a CIDR');
   });
 });
 

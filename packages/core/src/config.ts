@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_EGRESS_DENY, parseCidrList } from "./egress-policy.js";
 import { ConfigError } from "./errors.js";
 import { fieldErrors } from "./zod-issues.js";
 
@@ -40,6 +41,15 @@ const prefix = z
   // No "_": stream names turn "-" into "_", so allowing both would let two prefixes share a stream.
   .regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and - (used in subjects, keys and stream names)");
 
+const cidrList = z.string().transform((text, ctx) => {
+  try {
+    return parseCidrList(text);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
 /** Variables every service reads. */
 export const baseEnvSchema = z.object({
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
@@ -50,10 +60,15 @@ export const baseEnvSchema = z.object({
   MCIC_SECRET_KEY_PREVIOUS: z.preprocess((v) => (v === "" ? undefined : v), secretKey.optional()),
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Ranges no outbound connection may reach; "" denies nothing. */
+  MCIC_EGRESS_DENY: cidrList.default([...DEFAULT_EGRESS_DENY]),
+  /** When set (non-empty), the only ranges outbound connections may reach. */
+  MCIC_EGRESS_ALLOW: cidrList.optional().transform((list) => (list?.length ? list : undefined)),
 });
 
 export const envSchemas = {
   durationList,
+  cidrList,
   port: z.coerce.number().int().min(0).max(65535),
   positiveInt: z.coerce.number().int().positive(),
 };

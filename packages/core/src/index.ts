@@ -33,6 +33,17 @@ export {
   type CloudEvent,
 } from "./webhook.js";
 export { parseKubeconfig } from "./kubeconfig.js";
+export { parseBoundedYaml, YamlLimitError, DEFAULT_YAML_LIMITS, type YamlLimits } from "./bounded-yaml.js";
+export { checkCertificatesPem, decodeBase64Strict, CertificateError } from "./pem-certificates.js";
+export {
+  EgressPolicy,
+  EgressDeniedError,
+  DEFAULT_EGRESS_DENY,
+  defaultEgressPolicy,
+  isEgressDenied,
+  parseCidrList,
+  type EgressVerdict,
+} from "./egress-policy.js";
 export {
   DNS_LABEL,
   dnsLabel,

@@ -1,10 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { KubeconfigError } from "./errors.js";
 import { parseKubeconfig } from "./kubeconfig.js";
+import { TEST_CA_PEM } from "./testing/index.js";
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 
-const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBcaFAKE\n-----END CERTIFICATE-----\n";
+const CA_PEM = TEST_CA_PEM;
 const CERT_PEM = "-----BEGIN CERTIFICATE-----\nMIIBclientFAKE\n-----END CERTIFICATE-----\n";
 const KEY_PEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFAKE\n-----END EC PRIVATE KEY-----\n";
 
@@ -198,5 +199,114 @@ contexts: [{ name: local, context: { cluster: c } }]
   it("refuses an exec plugin even when a token is also present", () => {
     const err = kubeconfigError(() => parseKubeconfig(kubeconfig({ user: ["token: t", "exec:", "  command: sh"] })));
     expect(err.message).toMatch(/exec/);
+  });
+
+  it.each([
+    [
+      "a CA that is not PEM",
+      kubeconfig({ cluster: ["server: https://k", `certificate-authority-data: ${b64("ABC")}`] }),
+    ],
+    [
+      "a CA whose PEM block is not a certificate",
+      kubeconfig({
+        cluster: [
+          "server: https://k",
+          `certificate-authority-data: ${b64("-----BEGIN CERTIFICATE-----\nMIIBcaFAKE\n-----END CERTIFICATE-----\n")}`,
+        ],
+      }),
+    ],
+  ])("refuses %s, naming certificate-authority-data", (_label, text) => {
+    const err = kubeconfigError(() => parseKubeconfig(text));
+    expect(err.path).toBe("kubeconfig");
+    expect(err.message).toMatch(/certificate-authority-data/);
+    expect(err.status).toBe(400);
+  });
+
+  it.each([
+    [
+      "certificate-authority-data",
+      kubeconfig({ cluster: ["server: https://k", "certificate-authority-data: '%%not base64%%'"] }),
+    ],
+    ["client-key-data", kubeconfig({ user: [`client-certificate-data: ${b64(CERT_PEM)}`, "client-key-data: 'k*y'"] })],
+  ])("refuses %s that is not base64, naming it", (field, text) => {
+    const err = kubeconfigError(() => parseKubeconfig(text));
+    expect(err.message).toBe(`kubeconfig ${field} is not base64`);
+  });
+
+  it("refuses username/password rather than dropping them", () => {
+    const err = kubeconfigError(() => parseKubeconfig(kubeconfig({ user: ["username: admin", "password: hunter2"] })));
+    expect(err.path).toBe("kubeconfig");
+    expect(err.message).toMatch(/username\/password/);
+    expect(err.message).not.toContain("hunter2");
+  });
+
+  it("refuses a server URL with a user name or password", () => {
+    const err = kubeconfigError(() =>
+      parseKubeconfig(kubeconfig({ cluster: ["server: https://me:pw@k8s.example.com"] })),
+    );
+    expect(err.message).toMatch(/user name or password/);
+    expect(err.message).not.toContain("pw");
+  });
+
+  it("refuses YAML aliases and duplicate keys", () => {
+    const aliased = `${kubeconfig()}\nextra: &x [1]\nagain: *x\n`;
+    expect(kubeconfigError(() => parseKubeconfig(aliased)).message).toMatch(/alias/);
+    const twice = kubeconfig().replace("current-context: main", "current-context: main\ncurrent-context: other");
+    expect(kubeconfigError(() => parseKubeconfig(twice)).message).toMatch(/"current-context" twice/);
+  });
+});
+
+/** Inputs built to make a YAML parser slow; each must be answered (parsed or refused) quickly. */
+describe("parseKubeconfig on hostile input", () => {
+  // What an input costs a running API: the first parses in a process compile the yaml package's
+  // code paths (JIT), a cost that belongs to no input, so it is paid here.
+  beforeAll(() => {
+    const large = `${TWO_CONTEXTS}\n${Array.from({ length: 120 }, (_, i) => `warm${i}: [a]`).join("\n")}`;
+    for (let i = 0; i < 5; i++) parseKubeconfig(large);
+  });
+  const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 9; i++) {
+    const [name, prev] = [String.fromCharCode(97 + i), String.fromCharCode(96 + i)];
+    laughs.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+  }
+  const cases: [string, string, RegExp | null][] = [
+    ["50,000 keys (488 KB)", Array.from({ length: 50_000 }, (_, i) => `key${i}: 1`).join("\n"), /larger than 64 KiB/],
+    [
+      "5,000 keys under the size cap",
+      Array.from({ length: 5_000 }, (_, i) => `k${i}: 1`).join("\n"),
+      /more than 300 lines/,
+    ],
+    ["deep flow nesting", `${"[".repeat(30_000)}${"]".repeat(30_000)}`, /nested deeper than 64/],
+    ["deep block nesting", Array.from({ length: 300 }, (_, i) => `${" ".repeat(i)}a:`).join("\n"), /nested deeper/],
+    ["deep compact sequences", `${"- ".repeat(10_000)}a`, /nested deeper/],
+    ["billion laughs", laughs.join("\n"), /alias/],
+    ["a 60 KB plain string", kubeconfig({ extra: `note: ${"x".repeat(60_000)}` }), null],
+    ["a 60 KB quoted string", kubeconfig({ extra: `note: "${"\\u0041".repeat(10_000)}"` }), null],
+    ["a 300 KB string", kubeconfig({ extra: `note: ${"x".repeat(300_000)}` }), /larger than 64 KiB/],
+    ["1 MiB of flow sequences", `a: [${Array(260_000).fill("[1]").join(",")}]`, /larger than 64 KiB/],
+    ["60 KB of flow sequences", `a: [${Array(15_000).fill("[1]").join(",")}]`, /more than 300 lines and flow items/],
+    [
+      "just under the structure cap",
+      `${kubeconfig()}\n${Array.from({ length: 270 }, (_, i) => `k${i}: 1`).join("\n")}`,
+      null,
+    ],
+  ];
+
+  it.each(cases)("%s", (_label, text, refusal) => {
+    const started = performance.now();
+    let error: unknown;
+    try {
+      parseKubeconfig(text);
+    } catch (err) {
+      error = err;
+    }
+    const ms = performance.now() - started;
+    if (refusal) {
+      expect(error).toBeInstanceOf(KubeconfigError);
+      expect((error as KubeconfigError).message).toMatch(refusal);
+    } else {
+      expect(error).toBeUndefined();
+    }
+    expect(ms).toBeLessThan(100);
   });
 });

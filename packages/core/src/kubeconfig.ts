@@ -1,7 +1,8 @@
-import { parse } from "yaml";
 import { z } from "zod";
+import { YamlLimitError, parseBoundedYaml } from "./bounded-yaml.js";
 import { KubeconfigError } from "./errors.js";
 import type { Connection } from "./models.js";
+import { CertificateError, checkCertificatesPem, decodeBase64Strict } from "./pem-certificates.js";
 
 const ClusterEntry = z
   .object({
@@ -21,6 +22,8 @@ const UserEntry = z
     "client-certificate": z.string().optional(),
     "client-key": z.string().optional(),
     tokenFile: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
     exec: z.unknown().optional(),
     "auth-provider": z.unknown().optional(),
   })
@@ -39,19 +42,30 @@ const KubeconfigSchema = z
   })
   .loose();
 
-const b64decode = (text: string) => Buffer.from(text, "base64").toString("utf8");
+/** Decodes a `*-data` field, naming it when it is not base64. */
+function b64decode(text: string, field: string): string {
+  try {
+    return decodeBase64Strict(text, field);
+  } catch (err) {
+    if (err instanceof CertificateError) throw new KubeconfigError("kubeconfig", `kubeconfig ${err.message}`);
+    throw err;
+  }
+}
 
 /**
  * Reads a kubeconfig given as text and returns how to reach the chosen context's cluster. Refuses
  * what mcic cannot or must not do from a shared control plane: exec and auth-provider plugins
- * (they would run commands on our host) and file references (the files are not ours).
+ * (they would run commands on our host), file references (the files are not ours) and basic auth
+ * (Kubernetes removed it; dropping it silently would leave a cluster that never authenticates).
+ * The text is read with limits (see parseBoundedYaml): registration runs on the API's event loop.
  */
 export function parseKubeconfig(text: string, contextName?: string): Connection {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseBoundedYaml(text);
   } catch (err) {
-    throw new KubeconfigError("kubeconfig", `kubeconfig is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+    if (err instanceof YamlLimitError) throw new KubeconfigError("kubeconfig", `kubeconfig ${err.message}`);
+    throw err;
   }
   const result = KubeconfigSchema.safeParse(doc);
   if (!result.success) {
@@ -79,6 +93,9 @@ export function parseKubeconfig(text: string, contextName?: string): Connection 
   if (server.protocol !== "https:" && server.protocol !== "http:") {
     throw new KubeconfigError("kubeconfig", `cluster "${clusterName}" server must be http(s)`);
   }
+  if (server.username || server.password) {
+    throw new KubeconfigError("kubeconfig", `cluster "${clusterName}" server must not contain a user name or password`);
+  }
   if (cluster["certificate-authority"]) {
     throw new KubeconfigError(
       "kubeconfig",
@@ -94,6 +111,12 @@ export function parseKubeconfig(text: string, contextName?: string): Connection 
     throw new KubeconfigError("kubeconfig", "exec credential plugins are refused: use a token or client certificate");
   if (u["auth-provider"] !== undefined)
     throw new KubeconfigError("kubeconfig", "auth-provider plugins are refused: use a token or client certificate");
+  if (u.username !== undefined || u.password !== undefined) {
+    throw new KubeconfigError(
+      "kubeconfig",
+      "username/password (basic auth) is not supported: use a token or client certificate",
+    );
+  }
   if (u["client-certificate"] || u["client-key"] || u.tokenFile) {
     throw new KubeconfigError(
       "kubeconfig",
@@ -102,12 +125,21 @@ export function parseKubeconfig(text: string, contextName?: string): Connection 
   }
   const conn: Connection = { server: server.toString().replace(/\/$/, "") };
   if (typeof u.token === "string") conn.token = u.token;
-  if (typeof u["client-certificate-data"] === "string") conn.certData = b64decode(u["client-certificate-data"]);
-  if (typeof u["client-key-data"] === "string") conn.keyData = b64decode(u["client-key-data"]);
+  if (typeof u["client-certificate-data"] === "string")
+    conn.certData = b64decode(u["client-certificate-data"], "client-certificate-data");
+  if (typeof u["client-key-data"] === "string") conn.keyData = b64decode(u["client-key-data"], "client-key-data");
   if (Boolean(conn.certData) !== Boolean(conn.keyData)) {
     throw new KubeconfigError("kubeconfig", "client-certificate-data and client-key-data must be given together");
   }
-  if (cluster["certificate-authority-data"]) conn.caData = b64decode(cluster["certificate-authority-data"]);
+  if (cluster["certificate-authority-data"]) {
+    conn.caData = b64decode(cluster["certificate-authority-data"], "certificate-authority-data");
+    try {
+      checkCertificatesPem(conn.caData, "certificate-authority-data");
+    } catch (err) {
+      if (err instanceof CertificateError) throw new KubeconfigError("kubeconfig", `kubeconfig ${err.message}`);
+      throw err;
+    }
+  }
   if (cluster["insecure-skip-tls-verify"]) conn.insecureSkipTLSVerify = true;
   if (cluster["tls-server-name"]) conn.tlsServerName = cluster["tls-server-name"];
   return conn;

@@ -4,6 +4,7 @@ import { generateWebhookSecret, toCloudEvent, webhookKey } from "./webhook.js";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebhookTarget, WebhookSender, parseRetryAfter } from "./webhook-sender.js";
+import { EgressPolicy } from "./egress-policy.js";
 
 const envelope: Envelope = {
   id: "c1/u1/5/ADDED",
@@ -59,6 +60,23 @@ describe("WebhookSender", () => {
     const slow = await sender.send(target, cloudEvent());
     expect(slow).toMatchObject({ ok: false, status: 0, error: "timed out after 300 ms" });
     receiver.respond = () => ({ status: 204 });
+  });
+
+  it("does not reach an address the egress policy denies, and says so distinctly", async () => {
+    const strict = new WebhookSender({ timeoutMs: 300, egress: new EgressPolicy({ deny: ["127.0.0.0/8"] }) });
+    const before = receiver.requests.length;
+    try {
+      for (const url of [target.url, target.url.replace("127.0.0.1", "localhost")]) {
+        const result = await strict.send({ ...target, url }, cloudEvent());
+        expect(result).toMatchObject({ ok: false, status: 0, errorCode: "egress_denied" });
+        expect(result.error).toMatch(/^egress denied: .*is in the denied range 127\.0\.0\.0\/8$/);
+      }
+    } finally {
+      await strict.close();
+    }
+    expect(receiver.requests.length).toBe(before);
+    // The default policy leaves loopback alone: the receiver above is reached by `sender`.
+    expect((await sender.send(target, cloudEvent())).errorCode).toBeUndefined();
   });
 
   it("parses Retry-After in seconds and as a date", () => {

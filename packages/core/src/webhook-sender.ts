@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from "undici";
+import { type EgressPolicy, defaultEgressPolicy, isEgressDenied } from "./egress-policy.js";
 import { type CloudEvent, signWebhook } from "./webhook.js";
 
 /** A CloudEvent already turned into its JSON body. */
@@ -24,11 +25,15 @@ export interface AttemptResult {
   durationMs: number;
   /** From Retry-After, when the server asked for a pause. */
   retryAfterMs?: number;
+  /** Set when the egress policy refused the connection: retrying cannot help (dead-letter at once). */
+  errorCode?: "egress_denied";
 }
 
 export interface SenderOptions {
   timeoutMs: number;
   now?: () => number;
+  /** Which addresses deliveries may reach (default: SPEC's default deny list). */
+  egress?: EgressPolicy;
 }
 
 /** Parses Retry-After as seconds or an HTTP date. */
@@ -46,11 +51,17 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
  */
 export class WebhookSender {
   readonly #agent: Dispatcher;
-  readonly #o: Required<SenderOptions>;
+  readonly #o: Required<Omit<SenderOptions, "egress">>;
 
   constructor(options: SenderOptions) {
-    this.#o = { now: () => Date.now(), ...options };
-    this.#agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+    const { egress = defaultEgressPolicy(), ...rest } = options;
+    this.#o = { now: () => Date.now(), ...rest };
+    this.#agent = new Agent({
+      connections: 64,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connect: egress.connector(),
+    });
   }
 
   /** The exact bytes and headers sent for an event; the same id and body on every retry. */
@@ -102,10 +113,13 @@ export class WebhookSender {
       if (retryAfter !== undefined) result.retryAfterMs = retryAfter;
       return result;
     } catch (err) {
+      const durationMs = Math.round(performance.now() - started);
+      if (isEgressDenied(err))
+        return { ok: false, status: 0, error: err.message, errorCode: "egress_denied", durationMs };
       const code = (err as { code?: string }).code;
       const timedOut = code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
       const error = timedOut ? `timed out after ${this.#o.timeoutMs} ms` : (err as Error).message;
-      return { ok: false, status: 0, error, durationMs: Math.round(performance.now() - started) };
+      return { ok: false, status: 0, error, durationMs };
     }
   }
 

@@ -1,4 +1,5 @@
 import {
+  type EgressPolicy,
   type Logger,
   type MetricsRegistry,
   type NatsConnection,
@@ -6,10 +7,12 @@ import {
   type SecretBox,
   type WebhookSender,
   createMetricsRegistry,
+  defaultEgressPolicy,
 } from "@mcic/core";
 import { jetstream } from "@nats-io/jetstream";
 import Koa, { type Context } from "koa";
 import { bearerAuth } from "./auth.js";
+import { egressScope } from "./egress-scope.js";
 import { httpMetrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import type { RouteDeps } from "./route-deps.js";
@@ -34,6 +37,8 @@ export interface AppDeps {
   nats: NatsConnection;
   /** Sends POST /servers/{name}/test. */
   sender: WebhookSender;
+  /** Refuses server and cluster URLs whose literal address it denies (default: SPEC's deny list). */
+  egress?: EgressPolicy;
   metrics?: MetricsRegistry;
   /** How long a resync collects watcher replies (default 500 ms). */
   snapshotWaitMs?: number;
@@ -104,6 +109,7 @@ export function createApi(deps: AppDeps): Api {
   app.use(accessLog(deps.logger));
   app.use(problemMiddleware(deps.logger));
   app.use(bearerAuth(deps.tokens, isOpen));
+  app.use(egressScope(deps.egress ?? defaultEgressPolicy()));
   app.use(routes.router.routes());
   app.use(routes.router.allowedMethods());
   // Koa's default handler would print errors to stderr; ours are already logged by problemMiddleware.

@@ -9,18 +9,29 @@ import {
   parseKubeconfig,
   sealContext,
 } from "@mcic/core";
+import { requestEgressPolicy } from "./egress-scope.js";
+import { endpointProblems } from "./endpoint-checks.js";
 import type { ClusterView } from "./schemas.js";
 
 function connectionOf(input: ClusterInput): Connection {
   if (input.kubeconfig !== undefined) {
+    let conn: Connection;
     try {
-      return parseKubeconfig(input.kubeconfig, input.context);
+      conn = parseKubeconfig(input.kubeconfig, input.context);
     } catch (err) {
       if (err instanceof KubeconfigError) {
         throw new ValidationError("kubeconfig is not usable", [{ path: err.path, message: err.message }]);
       }
       throw err;
     }
+    const problems = endpointProblems(conn.server, requestEgressPolicy());
+    if (problems.length > 0) {
+      throw new ValidationError(
+        "kubeconfig is not usable",
+        problems.map((p) => ({ path: "kubeconfig", message: `kubeconfig cluster server: ${p}` })),
+      );
+    }
+    return conn;
   }
   const conn: Connection = { server: (input.server as string).replace(/\/$/, "") };
   if (input.token !== undefined) conn.token = input.token;

@@ -1,4 +1,4 @@
-import { startReceiver } from "@mcic/core/testing";
+import { TEST_CA_PEM, startReceiver } from "@mcic/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLIENT_KEY, type Harness, KUBECONFIG, KUBE_TOKEN, startHarness } from "./test-harness.js";
 
@@ -7,6 +7,7 @@ const HEADER_VALUE = "receiver-api-key-55";
 const SEED_TOKEN = "seed-service-account-token-33";
 const GIVEN_SECRET = `whsec_${Buffer.from("given-secret-given-secret-given!!").toString("base64")}`;
 const API_TOKEN = "api-token-for-credential-test";
+const CA_DATA = Buffer.from(TEST_CA_PEM).toString("base64");
 
 describe("no credential ever leaves the API", () => {
   let h: Harness;
@@ -26,7 +27,7 @@ describe("no credential ever leaves the API", () => {
       expect(
         (await h.call("POST", "/api/v1/clusters", { name: "cert", kubeconfig: KUBECONFIG, context: "certs" })).status,
       ).toBe(201);
-      const tokenCluster = { name: "tok", server: "https://k.example:6443", token: SERVER_TOKEN, caData: "Q0EK" };
+      const tokenCluster = { name: "tok", server: "https://k.example:6443", token: SERVER_TOKEN, caData: CA_DATA };
       expect((await h.call("POST", "/api/v1/clusters", tokenCluster)).status).toBe(201);
       await h.call("PUT", "/api/v1/clusters/tok", { ...tokenCluster, namespaces: ["a"] });
       await h.call("GET", "/api/v1/clusters");

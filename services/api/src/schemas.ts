@@ -6,9 +6,12 @@ import {
   ResourceStatusSchema,
   ServerFiltersSchema,
   ServerInputSchema,
+  checkCertificatesPem,
   dnsLabel,
 } from "@mcic/core";
 import { z } from "zod";
+import { requestEgressPolicy } from "./egress-scope.js";
+import { endpointProblems } from "./endpoint-checks.js";
 
 /**
  * Every schema the API validates with and documents. Request bodies are the core schemas
@@ -51,12 +54,37 @@ export const NameParams = (what: "cluster" | "server") =>
 
 // ---- clusters ---------------------------------------------------------------------------------
 
-export const ClusterBody = ClusterInputSchema.meta({
+/** A self-signed example CA (base64 PEM): the examples must register as they are in "Try it out". */
+const EXAMPLE_CA_DATA =
+  "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJoVENDQVN1Z0F3SUJBZ0lVV1krWjFLNjczYnMyb3hvSlg1a05Gcm5xMzgwd0NnWUlLb1pJemowRUF3SXcKRnpFVk1CTUdBMVVFQXd3TWJXTnBZeTEwWlhOMExXTmhNQ0FYRFRJMk1USXdNakF5TVRnd04xb1lEekl4TWpZeApNVEE0TURJeE9EQTNXakFYTVJVd0V3WURWUVFEREF4dFkybGpMWFJsYzNRdFkyRXdXVEFUQmdjcWhrak9QUUlCCkJnZ3Foa2pPUFFNQkJ3TkNBQVJMbWNtME02QTBwUnVuRk82eVRJS2tVdkVlc3lNUUMrS1pCRmVKWFN5QkRQRW8KR1NpTW4rY1RGYlUydW0zMnZBc3htbDRtbmFqSGo3ZlRBbHdpYlFrdW8xTXdVVEFkQmdOVkhRNEVGZ1FVYlEzdApTeDQyWmh4cHpmVkJTOUpjQS9HelhwUXdId1lEVlIwakJCZ3dGb0FVYlEzdFN4NDJaaHhwemZWQlM5SmNBL0d6ClhwUXdEd1lEVlIwVEFRSC9CQVV3QXdFQi96QUtCZ2dxaGtqT1BRUURBZ05JQURCRkFpQlczVGQ5ZUhaeVlWazUKUHRrYjRJTTlEV1B0enVBU1pRbUFpLzFlT2xLNFZnSWhBTkM0WXcyR1hEbERLeXluRmV6NU1JbzM1MjZXOUZyZQphM21nZWNuMWIvVlkKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=";
+
+export const ClusterBody = ClusterInputSchema.superRefine((body, ctx) => {
+  if (body.server !== undefined) {
+    for (const message of endpointProblems(body.server, requestEgressPolicy())) {
+      ctx.addIssue({ code: "custom", path: ["server"], message });
+    }
+    if (URL.canParse(body.server) && new URL(body.server).protocol === "http:" && body.token !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["server"],
+        message: "must be https:// when a token is given: over http:// the token would travel in clear text",
+      });
+    }
+  }
+  if (body.caData !== undefined) {
+    try {
+      checkCertificatesPem(Buffer.from(body.caData, "base64").toString("utf8"), "caData");
+    } catch (err) {
+      ctx.addIssue({ code: "custom", path: ["caData"], message: (err as Error).message });
+    }
+  }
+}).meta({
   id: "ClusterInput",
   description:
     "A cluster to watch. Give exactly one of `kubeconfig` (YAML text; `context` picks a context other than " +
     "the current one; token, client certificate and CA data must be embedded; exec and auth-provider plugins " +
-    "are refused) or `server` (http(s) URL of the API server, with `token`, `caData` (base64 PEM) and " +
+    "are refused) or `server` (http(s) URL of the API server, https when a `token` is given, with `token`, " +
+    "`caData` (base64 of PEM certificates) and " +
     "`insecureSkipTLSVerify`). `resources` are plural names (`ingresses`, `services`, ...) or " +
     "`group/version/resource` for any API including CRDs; stored in canonical `group/version/resource` form. " +
     "`namespaces` limits the watch (default all). Unknown fields are refused.",
@@ -69,7 +97,7 @@ export const CLUSTER_EXAMPLES = {
       name: "prod",
       kubeconfig:
         "apiVersion: v1\nkind: Config\ncurrent-context: prod\ncontexts:\n- name: prod\n  context: {cluster: prod, user: mcic}\n" +
-        "clusters:\n- name: prod\n  cluster: {server: 'https://10.0.0.5:6443', certificate-authority-data: Q0EK}\n" +
+        `clusters:\n- name: prod\n  cluster: {server: 'https://10.0.0.5:6443', certificate-authority-data: ${EXAMPLE_CA_DATA}}\n` +
         "users:\n- name: mcic\n  user: {token: 'service-account-token'}\n",
       resources: ["ingresses", "services"],
     },
@@ -80,7 +108,7 @@ export const CLUSTER_EXAMPLES = {
       name: "lab",
       server: "https://10.0.0.5:6443",
       token: "service-account-token",
-      caData: "Q0EK",
+      caData: EXAMPLE_CA_DATA,
       namespaces: ["shop", "blog"],
       labelSelector: "app in (web,api)",
     },
@@ -108,10 +136,15 @@ export type ClusterView = z.infer<typeof ClusterViewSchema>;
 
 // ---- servers ----------------------------------------------------------------------------------
 
-export const ServerBody = ServerInputSchema.meta({
+export const ServerBody = ServerInputSchema.superRefine((body, ctx) => {
+  for (const message of endpointProblems(body.url, requestEgressPolicy())) {
+    ctx.addIssue({ code: "custom", path: ["url"], message });
+  }
+}).meta({
   id: "ServerInput",
   description:
-    "A server that receives events. `url` must be http(s). An empty or absent `filters` means every event; " +
+    "A server that receives events. `url` must be http(s), without a user name or password, and not an address " +
+    "the egress policy denies (MCIC_EGRESS_DENY, MCIC_EGRESS_ALLOW). An empty or absent `filters` means every event; " +
     "each filter given must match. `headers` are sent with every delivery (their values are never shown). " +
     '`secret` ("whsec_" + base64 of 24 to 64 bytes) signs deliveries as Standard Webhooks; generated when absent ' +
     "and then returned once, in the create response; kept on PUT when absent. `snapshot: true` delivers the " +

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import {
+  type EgressPolicy,
   type NatsConnection,
   Redis,
   Registry,
@@ -11,7 +12,7 @@ import {
   createLogger,
   ensureDeliveriesStream,
 } from "@mcic/core";
-import { startNats, startRedis } from "@mcic/core/testing";
+import { TEST_CA_PEM, startNats, startRedis } from "@mcic/core/testing";
 import { type Api, createApi } from "./app.js";
 
 /** A test kubeconfig whose token, CA and client key must never show up in a response or a log. */
@@ -31,7 +32,7 @@ contexts:
   context: {cluster: c, user: cert-user}
 clusters:
 - name: c
-  cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: ${Buffer.from("CA").toString("base64")}}
+  cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: ${Buffer.from(TEST_CA_PEM).toString("base64")}}
 users:
 - name: u
   user: {token: ${KUBE_TOKEN}}
@@ -73,6 +74,8 @@ export interface HarnessOptions {
   snapshotWaitMs?: number;
   /** Start without creating the deliveries stream (to see replay fail cleanly). */
   noStream?: boolean;
+  /** The egress policy of the API and its test pings (default: SPEC's). */
+  egress?: EgressPolicy;
 }
 
 /** Real redis-server and nats-server, the API on a random loopback port. */
@@ -95,7 +98,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     }),
   });
   const tokens = options.tokens ?? ["t0ken-for-tests"];
-  const sender = new WebhookSender({ timeoutMs: 2000 });
+  const sender = new WebhookSender({ timeoutMs: 2000, ...(options.egress ? { egress: options.egress } : {}) });
   const registry = new Registry({ redis, prefix });
   const api = createApi({
     registry,
@@ -105,6 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     prefix,
     nats,
     sender,
+    ...(options.egress ? { egress: options.egress } : {}),
     snapshotWaitMs: options.snapshotWaitMs ?? 300,
     checkReady: async () => {
       await redis.ping();

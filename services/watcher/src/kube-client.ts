@@ -1,4 +1,4 @@
-import { type Connection, type KubeObject, McicError } from "@mcic/core";
+import { type Connection, type EgressPolicy, type KubeObject, McicError, defaultEgressPolicy } from "@mcic/core";
 import { Agent, request } from "undici";
 import type { RateLimiter } from "./rate-limiter.js";
 import { StreamRefused, streamLines } from "./watch-stream.js";
@@ -74,19 +74,20 @@ export class KubeClient {
   readonly #agent: Agent;
   readonly #limiter: RateLimiter | undefined;
 
-  constructor(conn: Connection, limiter?: RateLimiter) {
+  /** `egress` decides which addresses the API server may resolve to (default: SPEC's deny list). */
+  constructor(conn: Connection, limiter?: RateLimiter, egress: EgressPolicy = defaultEgressPolicy()) {
     this.#limiter = limiter;
     this.#base = conn.server.replace(/\/$/, "");
     this.#headers = { accept: "application/json" };
     if (conn.token) this.#headers.authorization = `Bearer ${conn.token}`;
     this.#agent = new Agent({
-      connect: {
+      connect: egress.connector({
         ca: conn.caData,
         cert: conn.certData,
         key: conn.keyData,
         rejectUnauthorized: !conn.insecureSkipTLSVerify,
         servername: conn.tlsServerName,
-      },
+      }),
       connections: 8,
       headersTimeout: 30_000,
       // Watch streams are idle between events; the server ends them after timeoutSeconds.

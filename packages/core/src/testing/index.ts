@@ -1,3 +1,4 @@
 export { waitFor, type WaitOptions } from "./wait-for.js";
 export { startNats, startRedis, freePort, type TestServer } from "./servers.js";
 export { startReceiver, type Receiver, type ReceivedRequest, type ReceiverResponse } from "./receiver.js";
+export { TEST_CA_PEM } from "./test-certificate.js";
