@@ -39,6 +39,13 @@ export class ConflictError extends McicError {
   }
 }
 
+/** A record kept changing under a read-modify-write (Registry.updateServer, updateCluster). */
+export class UpdateConflictError extends McicError {
+  constructor(what: string, name: string) {
+    super("update_conflict", `${what} "${name}" kept changing while it was being updated; try again`, 409);
+  }
+}
+
 export class ConfigError extends McicError {
   readonly errors: FieldError[];
   constructor(errors: FieldError[]) {

@@ -127,6 +127,7 @@ export {
 export {
   WebhookSender,
   parseRetryAfter,
+  signingKeys,
   type AttemptResult,
   type SenderOptions,
   type WebhookTarget,

@@ -187,6 +187,12 @@ export const StoredServerSchema = z.object({
   /** Sealed JSON of the headers: they often carry API keys. */
   headers: z.string(),
   secret: z.string(),
+  /**
+   * The secret a rotation replaced, sealed under its own context: deliveries carry its signature
+   * too until `previousExpiresAt`, so receivers can switch secrets without missing an event.
+   */
+  previousSecret: z.string().optional(),
+  previousExpiresAt: z.iso.datetime().optional(),
   includeSecretData: z.boolean(),
   snapshot: z.boolean(),
   enabled: z.boolean(),

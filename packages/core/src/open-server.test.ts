@@ -55,4 +55,35 @@ describe("openServer", () => {
       openServerHeaders(stored({ headers: box.seal("not json", sealContext.serverHeaders("lb-1")) }), box),
     ).toThrow(SealedServerError);
   });
+
+  describe("during a secret rotation", () => {
+    const oldSecret = generateWebhookSecret();
+    const rotated = stored({
+      previousSecret: box.seal(oldSecret, sealContext.serverPreviousSecret("lb-1")),
+      previousExpiresAt: "2024-05-02T12:00:00.000Z",
+    });
+    const expiresAt = Date.parse("2024-05-02T12:00:00.000Z");
+
+    it("signs with the new and the previous secret until the previous expires", () => {
+      expect(openServer(rotated, box, expiresAt - 1)).toEqual({
+        url: "https://lb.example.com/hook",
+        key: webhookKey(secret),
+        previous: { key: webhookKey(oldSecret), expiresAt },
+        headers: { "X-Api-Key": "k-123" },
+      });
+    });
+
+    it("signs with the new secret alone once the previous expired", () => {
+      expect(openServer(rotated, box, expiresAt).previous).toBeUndefined();
+      expect(openServer(rotated, box, expiresAt + 60_000).key).toEqual(webhookKey(secret));
+    });
+
+    it("refuses a previous secret sealed for another context", () => {
+      const swapped = stored({
+        previousSecret: box.seal(oldSecret, sealContext.serverSecret("lb-1")),
+        previousExpiresAt: "2024-05-02T12:00:00.000Z",
+      });
+      expect(() => openServer(swapped, box, expiresAt - 1)).toThrow(SealedServerError);
+    });
+  });
 });

@@ -30,13 +30,29 @@ export function openServerHeaders(server: StoredServer, box: SecretBox): Record<
   }
 }
 
-/** What the WebhookSender needs to deliver to a stored server: its URL, HMAC key and headers, unsealed. */
-export function openServer(server: StoredServer, box: SecretBox): WebhookTarget {
-  let secret: string;
+/**
+ * What the WebhookSender needs to deliver to a stored server: its URL, HMAC key and headers,
+ * unsealed; during a secret rotation's overlap (`nowMs` before `previousExpiresAt`) also the
+ * previous secret's key, so deliveries carry both signatures.
+ */
+export function openServer(server: StoredServer, box: SecretBox, nowMs: number = Date.now()): WebhookTarget {
+  const target: WebhookTarget = {
+    url: server.url,
+    key: webhookKey(openSealed(server, box, server.secret, sealContext.serverSecret(server.name))),
+    headers: openServerHeaders(server, box),
+  };
+  const expiresAt = server.previousExpiresAt === undefined ? Number.NaN : Date.parse(server.previousExpiresAt);
+  if (server.previousSecret !== undefined && nowMs < expiresAt) {
+    const previous = openSealed(server, box, server.previousSecret, sealContext.serverPreviousSecret(server.name));
+    target.previous = { key: webhookKey(previous), expiresAt };
+  }
+  return target;
+}
+
+function openSealed(server: StoredServer, box: SecretBox, sealed: string, context: string): string {
   try {
-    secret = box.open(server.secret, sealContext.serverSecret(server.name));
+    return box.open(sealed, context);
   } catch (err) {
     throw new SealedServerError(server.name, err);
   }
-  return { url: server.url, key: webhookKey(secret), headers: openServerHeaders(server, box) };
 }

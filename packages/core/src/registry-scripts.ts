@@ -20,6 +20,13 @@ redis.call('DEL', KEYS[1], unpack(KEYS, 3))
 redis.call('SREM', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
+// REPLACE only if the record still holds exactly the text it was read as (ARGV[5]): a
+// read-modify-write that loses no concurrent write. Returns 0 when it changed meanwhile.
+export const REPLACE_IF_UNCHANGED = `
+if redis.call('GET', KEYS[1]) ~= ARGV[5] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1`;
 // REPLACE that also clears the status field naming why a dispatcher disabled the server (HTTP 410):
 // replacing a registration enables it again. KEYS[3] is the server's status hash (first owned key).
 export const REPLACE_AND_ENABLE = `

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ChangeNotice, parseChangeNotice } from "./change-notice.js";
-import { ConflictError, CorruptDataError, NotFoundError } from "./errors.js";
+import { ConflictError, CorruptDataError, NotFoundError, UpdateConflictError } from "./errors.js";
 import type { StoredCluster, StoredServer } from "./models.js";
 import { redisReady } from "./redis.js";
 import { Registry } from "./registry.js";
@@ -189,6 +189,51 @@ describe("Registry: clusters", () => {
 });
 
 describe("Registry: servers", () => {
+  it("updates a server from its stored value, announces it, and leaves it alone when told to", async () => {
+    await registry.createServer(srv("lb-1"));
+    await noticesSoFar();
+    const written = await registry.updateServer("lb-1", (s) => ({ ...s, secret: "v2:new", previousSecret: s.secret }));
+    expect(written).toMatchObject({ secret: "v2:new", previousSecret: "v1:sealed-secret" });
+    expect(await registry.getServer("lb-1")).toEqual(written);
+    expect(await noticesSoFar()).toEqual([{ kind: "server", name: "lb-1", op: "updated" }]);
+    expect(await registry.updateServer("lb-1", () => undefined)).toBeUndefined();
+    expect(await registry.getServer("lb-1")).toEqual(written);
+    expect(await noticesSoFar()).toEqual([]);
+    await expect(registry.updateServer("ghost", (s) => s)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await registry.getServer("ghost")).toBeUndefined();
+  });
+
+  it("loses no write made while an update was being computed: it reads again and reapplies", async () => {
+    await registry.createServer(srv("lb-1"));
+    let calls = 0;
+    const written = await registry.updateServer("lb-1", (s) => {
+      calls++;
+      // Another writer slips in between the read and the write, once.
+      if (calls === 1) void registry.replaceServer({ ...s, url: "https://other.example.com/hook" });
+      return { ...s, secret: `v2:rotated-${calls}` };
+    });
+    expect(calls).toBe(2);
+    expect(await registry.getServer("lb-1")).toMatchObject({
+      url: "https://other.example.com/hook",
+      secret: "v2:rotated-2",
+    });
+    expect(written?.url).toBe("https://other.example.com/hook");
+  });
+
+  it("gives up with a conflict when the record never stops changing", async () => {
+    await registry.createServer(srv("lb-1"));
+    let n = 0;
+    const err = await registry
+      .updateServer("lb-1", (s) => {
+        void registry.replaceServer({ ...s, updatedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, ++n)).toISOString() });
+        return { ...s, secret: "v2:never" };
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpdateConflictError);
+    expect((err as UpdateConflictError).status).toBe(409);
+    expect((await registry.getServer("lb-1"))?.secret).toBe("v1:sealed-secret");
+  });
+
   it("creates, reads, lists, replaces and deletes a server, announcing each write once", async () => {
     const s = srv("lb-1", { filters: { clusters: ["east"], eventTypes: ["ADDED"] }, retry: { maxAttempts: 3 } });
     await registry.createServer(s);

@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 import type { z } from "zod";
 import { type ChangeNotice, encodeChangeNotice, publishChangeNotice } from "./change-notice.js";
 import { type DeadLetter, DeadLetterSchema, type DeliveryRecord, DeliveryRecordSchema } from "./delivery.js";
-import { ConflictError, CorruptDataError, NotFoundError, RedisWriteError } from "./errors.js";
+import { ConflictError, CorruptDataError, NotFoundError, RedisWriteError, UpdateConflictError } from "./errors.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import {
   type ResourceStatus,
@@ -12,7 +12,14 @@ import {
   type StoredServer,
   StoredServerSchema,
 } from "./models.js";
-import { CREATE, DELETE, REPLACE, REPLACE_AND_ENABLE, SETTLE_REPLAY } from "./registry-scripts.js";
+import {
+  CREATE,
+  DELETE,
+  REPLACE,
+  REPLACE_AND_ENABLE,
+  REPLACE_IF_UNCHANGED,
+  SETTLE_REPLAY,
+} from "./registry-scripts.js";
 import { SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
 
 /** Entries of a list dispatchers append to; one unreadable entry is skipped and counted, not fatal. */
@@ -23,6 +30,9 @@ export interface ListedEntries<T> {
 }
 
 type Kind = ChangeNotice["kind"];
+
+/** How often an update is tried again when another writer changed the record in between. */
+const UPDATE_ATTEMPTS = 5;
 
 interface KindSpec<T> {
   label: string;
@@ -83,6 +93,24 @@ export class Registry {
     return text === null ? undefined : decode(spec.schema, key, text);
   }
 
+  /**
+   * Read-modify-write of one record: `change` gets the stored value and returns the new one, or
+   * undefined to leave it as it is. Written (with a change notice) only if nobody wrote the record
+   * in between; otherwise read and tried again. Returns what was written, undefined if nothing.
+   */
+  async #update<T>(kind: Kind, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
+    const spec = this.#kinds[kind] as unknown as KindSpec<T>;
+    const key = spec.record(name);
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const text = await this.#redis.get(key);
+      if (text === null) throw new NotFoundError(spec.label, name);
+      const next = change(decode(spec.schema, key, text));
+      if (next === undefined) return undefined;
+      if (await this.#write(REPLACE_IF_UNCHANGED, kind, name, "updated", JSON.stringify(next), text)) return next;
+    }
+    throw new UpdateConflictError(spec.label, name);
+  }
+
   /** The first `limit` entries of a list, or all of them. */
   async #head(key: string, limit: number | undefined): Promise<string[]> {
     if (limit === undefined) return this.#redis.lrange(key, 0, -1);
@@ -114,6 +142,13 @@ export class Registry {
   async deleteCluster(name: string): Promise<void> {
     if (!(await this.#write(DELETE, "cluster", name, "deleted", ""))) throw new NotFoundError("cluster", name);
   }
+  /** Changes a stored cluster atomically (see #update); NotFoundError when there is none. */
+  updateCluster(
+    name: string,
+    change: (c: StoredCluster) => StoredCluster | undefined,
+  ): Promise<StoredCluster | undefined> {
+    return this.#update("cluster", name, change);
+  }
   getCluster(name: string): Promise<StoredCluster | undefined> {
     return this.#get("cluster", name);
   }
@@ -143,6 +178,10 @@ export class Registry {
       SERVER_STATUS_FIELDS.disabledReason,
     );
     if (!done) throw new NotFoundError("server", s.name);
+  }
+  /** Changes a stored server atomically (see #update); NotFoundError when there is none. */
+  updateServer(name: string, change: (s: StoredServer) => StoredServer | undefined): Promise<StoredServer | undefined> {
+    return this.#update("server", name, change);
   }
   getServer(name: string): Promise<StoredServer | undefined> {
     return this.#get("server", name);

@@ -79,6 +79,38 @@ describe("WebhookSender", () => {
     expect((await sender.send(target, cloudEvent())).errorCode).toBeUndefined();
   });
 
+  it("signs with the previous key too until it expires, judged at send time", async () => {
+    const oldSecret = generateWebhookSecret();
+    let now = Date.now();
+    const clocked = new WebhookSender({ timeoutMs: 2000, now: () => now });
+    const rotating: WebhookTarget = { ...target, previous: { key: webhookKey(oldSecret), expiresAt: now + 1000 } };
+    const verifies = (s: string) => {
+      const req = receiver.requests.at(-1);
+      try {
+        new Webhook(s).verify(req?.body ?? "", {
+          "webhook-id": String(req?.headers["webhook-id"]),
+          "webhook-timestamp": String(req?.headers["webhook-timestamp"]),
+          "webhook-signature": String(req?.headers["webhook-signature"]),
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect((await clocked.send(rotating, cloudEvent())).ok).toBe(true);
+      expect(String(receiver.requests.at(-1)?.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+      expect([verifies(secret), verifies(oldSecret)]).toEqual([true, true]);
+      // The same target object, a moment past the expiry: only the new secret signs.
+      now += 1000;
+      expect((await clocked.send(rotating, cloudEvent())).ok).toBe(true);
+      expect(String(receiver.requests.at(-1)?.headers["webhook-signature"]).split(" ")).toHaveLength(1);
+      expect([verifies(secret), verifies(oldSecret)]).toEqual([true, false]);
+    } finally {
+      await clocked.close();
+    }
+  });
+
   it("parses Retry-After in seconds and as a date", () => {
     expect(parseRetryAfter("3", 0)).toBe(3000);
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).toBe(6000);

@@ -13,6 +13,11 @@ export interface WebhookTarget {
   url: string;
   /** HMAC key: the bytes after `whsec_`, decoded. */
   key: Buffer;
+  /**
+   * The key of the secret a rotation replaced, and when it stops signing (epoch ms). Checked at
+   * send time, so a long-lived target stops using it on time without being rebuilt.
+   */
+  previous?: { key: Buffer; expiresAt: number };
   /** Extra headers the server asked for. */
   headers: Record<string, string>;
 }
@@ -34,6 +39,12 @@ export interface SenderOptions {
   now?: () => number;
   /** Which addresses deliveries may reach (default: SPEC's default deny list). */
   egress?: EgressPolicy;
+}
+
+/** The keys a delivery is signed with at `nowMs`: the current one first, the previous until it expires. */
+export function signingKeys(target: Pick<WebhookTarget, "key" | "previous">, nowMs: number): Buffer[] {
+  const { key, previous } = target;
+  return previous && nowMs < previous.expiresAt ? [key, previous.key] : [key];
 }
 
 /** Parses Retry-After as seconds or an HTTP date. */
@@ -70,7 +81,8 @@ export class WebhookSender {
     event: CloudEvent | SerializedEvent,
   ): { body: string; headers: Record<string, string> } {
     const body = "body" in event ? event.body : JSON.stringify(event);
-    const timestamp = Math.floor(this.#o.now() / 1000);
+    const now = this.#o.now();
+    const timestamp = Math.floor(now / 1000);
     return {
       body,
       headers: {
@@ -78,7 +90,7 @@ export class WebhookSender {
         "content-type": "application/cloudevents+json",
         "webhook-id": event.id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": signWebhook(target.key, event.id, timestamp, body),
+        "webhook-signature": signWebhook(signingKeys(target, now), event.id, timestamp, body),
       },
     };
   }

@@ -30,6 +30,20 @@ describe("signWebhook", () => {
     expect(signWebhook(webhookKey(secret), id, ts, body)).toBe(new Webhook(secret).sign(id, new Date(ts * 1000), body));
   });
 
+  it("signs with each key, space-separated, so a receiver holding either secret verifies", () => {
+    const other = generateWebhookSecret();
+    const ts = nowSec();
+    const signature = signWebhook([webhookKey(secret), webhookKey(other)], id, ts, body);
+    expect(signature.split(" ")).toEqual([
+      signWebhook(webhookKey(secret), id, ts, body),
+      signWebhook(webhookKey(other), id, ts, body),
+    ]);
+    const headers = { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signature };
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(new Webhook(other).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(() => new Webhook(generateWebhookSecret()).verify(body, headers)).toThrow();
+  });
+
   it("fails verification when the body was changed", () => {
     const headers = signedHeaders(secret, id, body);
     const tampered = body.replace("wörld", "world");

@@ -21,10 +21,14 @@ export function webhookKey(secret: string): Buffer {
   return Buffer.from(secret.slice(SECRET_PREFIX.length), "base64");
 }
 
-/** `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>` as Standard Webhooks defines it. */
-export function signWebhook(key: Buffer, id: string, timestampSec: number, body: string): string {
-  const mac = createHmac("sha256", key).update(`${id}.${timestampSec}.${body}`).digest("base64");
-  return `v1,${mac}`;
+/**
+ * `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>` as Standard Webhooks defines it; with
+ * several keys (a secret rotation's overlap) one such signature per key, space-separated, in order.
+ */
+export function signWebhook(key: Buffer | readonly Buffer[], id: string, timestampSec: number, body: string): string {
+  const keys = Buffer.isBuffer(key) ? [key] : key;
+  const content = `${id}.${timestampSec}.${body}`;
+  return keys.map((k) => `v1,${createHmac("sha256", k).update(content).digest("base64")}`).join(" ");
 }
 
 export interface CloudEvent {

@@ -52,12 +52,13 @@ describe("/openapi.json", () => {
         "POST /api/v1/servers/{name}/dead-letters/replay",
         "POST /api/v1/servers/{name}/test",
         "POST /api/v1/servers/{name}/resync",
+        "POST /api/v1/servers/{name}/rotate-secret",
         "DELETE /cic/nitro/v1/config/controller",
         "GET /metrics",
         "GET /swagger",
       ]),
     );
-    expect(routed).toHaveLength(25);
+    expect(routed).toHaveLength(26);
   });
 
   it("describes auth, errors as problem+json, parameters and bodies with examples", () => {
@@ -104,6 +105,18 @@ describe("/openapi.json", () => {
     expect(cluster.properties.resources.items).toEqual({ type: "string" });
     expect(cluster.properties.resources.default).toEqual(["networking.k8s.io/v1/ingresses"]);
     expect(doc.components.schemas.Server.properties.secret).toBeDefined();
+    const rotate = doc.components.schemas.RotateSecretInput;
+    expect(rotate.additionalProperties).toBe(false);
+    expect(rotate.properties.graceSeconds).toMatchObject({
+      type: "integer",
+      minimum: 0,
+      maximum: 2592000,
+      default: 86400,
+    });
+    const rotated = doc.paths["/api/v1/servers/{name}/rotate-secret"].post;
+    expect(rotated.requestBody.required).toBe(false);
+    expect(Object.keys(rotated.responses["200"].content["application/json"].schema)).toEqual(["$ref"]);
+    expect(doc.components.schemas.RotateSecretResult.properties).not.toHaveProperty("previousSecret");
   });
 
   it("has examples every one of which the route's own schema accepts", () => {

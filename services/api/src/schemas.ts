@@ -8,6 +8,7 @@ import {
   ServerInputSchema,
   checkCertificatesPem,
   dnsLabel,
+  isWebhookSecret,
 } from "@mcic/core";
 import { z } from "zod";
 import { requestEgressPolicy } from "./egress-scope.js";
@@ -207,6 +208,48 @@ export const ServerViewSchema = z
   })
   .meta({ id: "Server" });
 export type ServerView = z.infer<typeof ServerViewSchema>;
+
+/** The longest overlap a rotation may ask for: 30 days. */
+export const MAX_GRACE_SECONDS = 30 * 24 * 3600;
+
+export const RotateSecretBody = z
+  .strictObject({
+    graceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_GRACE_SECONDS)
+      .default(86_400)
+      .meta({ description: "how long deliveries also carry the old secret's signature; 0 = no overlap" }),
+    secret: z
+      .string()
+      .refine(isWebhookSecret, 'must be "whsec_" followed by 24 to 64 bytes in base64')
+      .optional()
+      .meta({ description: "the new secret; generated when absent" }),
+  })
+  .meta({
+    id: "RotateSecretInput",
+    description:
+      "Replaces the server's signing secret. Until `previousExpiresAt` every delivery carries two signatures, " +
+      "`webhook-signature: v1,<new> v1,<old>`, so receivers holding either secret verify it; after that only the " +
+      "new one. Rotating again during an overlap drops the oldest secret at once. The body may be omitted.",
+  });
+export const ROTATE_SECRET_EXAMPLES = {
+  generated: { summary: "generated secret, one day of overlap", value: {} },
+  chosen: {
+    summary: "chosen secret, one hour of overlap",
+    value: { graceSeconds: 3600, secret: "whsec_Z2VuZXJhdGVkLXNlY3JldC1mb3ItZXhhbXBsZQ==" },
+  },
+  immediate: { summary: "no overlap: the old secret stops at once", value: { graceSeconds: 0 } },
+};
+export const RotateSecretResultSchema = z
+  .object({
+    secret: z
+      .string()
+      .meta({ description: "the new secret, shown only here", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }),
+    previousExpiresAt: isoTime.meta({ description: "when deliveries stop carrying the old secret's signature" }),
+  })
+  .meta({ id: "RotateSecretResult" });
 
 // ---- deliveries, dead letters, replay, test, resync ----------------------------------------------
 

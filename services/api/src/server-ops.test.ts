@@ -230,6 +230,123 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
     });
   });
 
+  describe("rotate-secret", () => {
+    let receiver: Receiver;
+    beforeAll(async () => {
+      receiver = await startReceiver();
+    });
+    afterAll(async () => {
+      await receiver.close();
+    });
+    afterEach(() => receiver.reset());
+
+    const secretOf = (n: number) => `whsec_${Buffer.alloc(32, n).toString("base64")}`;
+    /** Which of these secrets verify the latest ping the receiver got. */
+    const verifyingSecrets = (...secrets: string[]) => {
+      const req = receiver.requests.at(-1);
+      return secrets.filter((secret) => {
+        try {
+          new Webhook(secret).verify(req?.body ?? "", {
+            "webhook-id": String(req?.headers["webhook-id"]),
+            "webhook-timestamp": String(req?.headers["webhook-timestamp"]),
+            "webhook-signature": String(req?.headers["webhook-signature"]),
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    };
+    const ping = async (name: string) => {
+      const before = receiver.requests.length;
+      expect((await h.call("POST", `/api/v1/servers/${name}/test`)).body).toMatchObject({ ok: true });
+      await receiver.waitForCount(before + 1);
+    };
+
+    it("signs pings with the new and the old secret during the grace, and never shows the old one", async () => {
+      const old = secretOf(1);
+      await h.call("POST", "/api/v1/servers", { name: "rot", url: receiver.url, secret: old, snapshot: false });
+      const before = Date.now();
+      const res = await h.call("POST", "/api/v1/servers/rot/rotate-secret", { graceSeconds: 3600 });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ secret: expect.stringMatching(/^whsec_/), previousExpiresAt: expect.any(String) });
+      const fresh = res.body.secret as string;
+      expect(fresh).not.toBe(old);
+      const expires = Date.parse(res.body.previousExpiresAt);
+      expect(expires).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
+      expect(expires).toBeLessThanOrEqual(Date.now() + 3600_000);
+      expect(res.text).not.toContain(old.slice(6));
+      const stored = JSON.parse((await h.redis.get("t:{server:rot}:spec")) ?? "{}");
+      expect(stored).toMatchObject({
+        previousSecret: expect.stringMatching(/^v2:/),
+        previousExpiresAt: expect.any(String),
+      });
+      expect(JSON.stringify(stored)).not.toContain(old.slice(6));
+
+      await ping("rot");
+      expect(String(receiver.requests.at(-1)?.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+      expect(verifyingSecrets(fresh, old, secretOf(9))).toEqual([fresh, old]);
+      // GET shows neither secret.
+      const got = await h.call("GET", "/api/v1/servers/rot");
+      expect(got.text).not.toContain(old.slice(6));
+      expect(got.text).not.toContain(fresh.slice(6));
+    });
+
+    it("takes a chosen secret and, with graceSeconds 0, stops the old one at once", async () => {
+      const old = secretOf(2);
+      const chosen = secretOf(3);
+      await h.call("POST", "/api/v1/servers", { name: "rot0", url: receiver.url, secret: old, snapshot: false });
+      const res = await h.call("POST", "/api/v1/servers/rot0/rotate-secret", { graceSeconds: 0, secret: chosen });
+      expect(res.status).toBe(200);
+      expect(res.body.secret).toBe(chosen);
+      expect(Date.parse(res.body.previousExpiresAt)).toBeLessThanOrEqual(Date.now());
+      await ping("rot0");
+      expect(verifyingSecrets(chosen, old)).toEqual([chosen]);
+    });
+
+    it("rotates with a day of overlap when the body is left out", async () => {
+      const old = secretOf(4);
+      await h.call("POST", "/api/v1/servers", { name: "rotd", url: receiver.url, secret: old, snapshot: false });
+      const res = await fetch(`${h.base}/api/v1/servers/rotd/rotate-secret`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${h.token}` },
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { secret: string; previousExpiresAt: string };
+      expect(Date.parse(body.previousExpiresAt) - Date.now()).toBeGreaterThan(86_400_000 - 60_000);
+      await ping("rotd");
+      expect(verifyingSecrets(body.secret, old)).toEqual([body.secret, old]);
+    });
+
+    it("keeps only the two latest secrets when rotating again during the grace", async () => {
+      const first = secretOf(5);
+      await h.call("POST", "/api/v1/servers", { name: "rot2", url: receiver.url, secret: first, snapshot: false });
+      const second = (await h.call("POST", "/api/v1/servers/rot2/rotate-secret", {})).body.secret as string;
+      const third = (await h.call("POST", "/api/v1/servers/rot2/rotate-secret", {})).body.secret as string;
+      await ping("rot2");
+      expect(verifyingSecrets(third, second, first)).toEqual([third, second]);
+    });
+
+    it("keeps the overlap through a PUT without a secret or with the current one; a new secret ends it", async () => {
+      const old = secretOf(6);
+      const body = { name: "rotp", url: receiver.url, snapshot: false };
+      await h.call("POST", "/api/v1/servers", { ...body, secret: old });
+      const fresh = (await h.call("POST", "/api/v1/servers/rotp/rotate-secret", {})).body.secret as string;
+
+      expect((await h.call("PUT", "/api/v1/servers/rotp", { ...body, headers: { "X-A": "1" } })).status).toBe(200);
+      await ping("rotp");
+      expect(verifyingSecrets(fresh, old)).toEqual([fresh, old]);
+      expect((await h.call("PUT", "/api/v1/servers/rotp", { ...body, secret: fresh })).status).toBe(200);
+      await ping("rotp");
+      expect(verifyingSecrets(fresh, old)).toEqual([fresh, old]);
+
+      const replaced = secretOf(7);
+      expect((await h.call("PUT", "/api/v1/servers/rotp", { ...body, secret: replaced })).status).toBe(200);
+      await ping("rotp");
+      expect(verifyingSecrets(replaced, fresh, old)).toEqual([replaced]);
+    });
+  });
+
   describe("resync", () => {
     const subs: Subscription[] = [];
     const requests: { requestId: string; server: string }[] = [];

@@ -13,7 +13,10 @@ import type { ServerStatusView, ServerView } from "./schemas.js";
 
 /**
  * Validated input → stored record. On replace without a new secret the previous sealed secret is
- * kept, so updating a URL does not break every receiver's signature check.
+ * kept, so updating a URL does not break every receiver's signature check; so is a rotation's
+ * overlap. A replace naming a different secret ends the overlap: that secret alone signs, as it
+ * did before rotations existed. Naming the current secret again (a client re-sending its whole
+ * registration) changes nothing about the secrets.
  */
 export function toStoredServer(
   input: ServerInput,
@@ -22,13 +25,13 @@ export function toStoredServer(
   previous?: StoredServer,
 ): { stored: StoredServer; secret?: string } {
   const secret = input.secret ?? (previous ? undefined : generateWebhookSecret());
+  const kept = previous && (secret === undefined || isCurrentSecret(previous, secret, box)) ? previous : undefined;
   const stored: StoredServer = {
     name: input.name,
     url: input.url,
     filters: input.filters,
     headers: box.seal(JSON.stringify(input.headers), sealContext.serverHeaders(input.name)),
-    secret:
-      secret !== undefined ? box.seal(secret, sealContext.serverSecret(input.name)) : (previous as StoredServer).secret,
+    secret: kept ? kept.secret : box.seal(secret as string, sealContext.serverSecret(input.name)),
     includeSecretData: input.includeSecretData,
     snapshot: input.snapshot,
     enabled: input.enabled,
@@ -36,7 +39,21 @@ export function toStoredServer(
     createdAt: previous?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
   };
+  if (kept?.previousSecret !== undefined && kept.previousExpiresAt !== undefined) {
+    stored.previousSecret = kept.previousSecret;
+    stored.previousExpiresAt = kept.previousExpiresAt;
+  }
   return secret !== undefined && input.secret === undefined ? { stored, secret } : { stored };
+}
+
+/** True when `secret` is the one the stored server signs with (false when it cannot be opened). */
+function isCurrentSecret(server: StoredServer, secret: string, box: SecretBox): boolean {
+  try {
+    return box.open(server.secret, sealContext.serverSecret(server.name)) === secret;
+  } catch {
+    // Unreadable under this key: the given secret replaces it, as any new secret would.
+    return false;
+  }
 }
 
 export function toServerView(s: StoredServer, box: SecretBox, status?: ServerStatus): ServerView {

@@ -148,4 +148,73 @@ describe("createDispatcher", () => {
     await expect(fetch(`http://127.0.0.1:${dispatcher.opsPort}/healthz`)).rejects.toThrow();
     expect(receiver.requests).toHaveLength(1);
   });
+
+  it("signs with the old secret too during a rotation's overlap, and stops once it expires, without a reload", async () => {
+    const fresh = generateWebhookSecret();
+    const old = generateWebhookSecret();
+    const box = new SecretBox(secretKey);
+    const rotated = await startReceiver();
+    // Long enough for the first delivery, short enough that the 30 s reload cannot be what ends it.
+    const expiresAt = Date.now() + 3000;
+    const now = new Date().toISOString();
+    await new Registry({ redis: backends.redis, prefix }).createServer({
+      name: "rot",
+      url: rotated.url,
+      filters: ServerFiltersSchema.parse({}),
+      headers: box.seal("{}", sealContext.serverHeaders("rot")),
+      secret: box.seal(fresh, sealContext.serverSecret("rot")),
+      previousSecret: box.seal(old, sealContext.serverPreviousSecret("rot")),
+      previousExpiresAt: new Date(expiresAt).toISOString(),
+      includeSecretData: false,
+      snapshot: false,
+      enabled: true,
+      retry: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    const dispatcher = createDispatcher({
+      config: loadDispatcherConfig({
+        NATS_URL: nats.url,
+        REDIS_URL: redis.url,
+        MCIC_PREFIX: prefix,
+        MCIC_SECRET_KEY: secretKey.toString("base64"),
+        METRICS_PORT: "0",
+        LOG_LEVEL: "silent",
+      }),
+      logger: createLogger({ name: "dispatcher", level: "silent" }),
+      backends,
+      replicaId: "rotation",
+    });
+    const verifying = (request: Receiver["requests"][number] | undefined) =>
+      [fresh, old].filter((secret) => {
+        try {
+          new Webhook(secret).verify(request?.body ?? "", {
+            "webhook-id": String(request?.headers["webhook-id"]),
+            "webhook-timestamp": String(request?.headers["webhook-timestamp"]),
+            "webhook-signature": String(request?.headers["webhook-signature"]),
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    await dispatcher.start();
+    try {
+      const first = envelope("during-overlap", 1);
+      await jetstream(backends.nats).publish(eventSubject(prefix, first), JSON.stringify(first), { msgID: first.id });
+      const [during] = await rotated.waitForCount(1);
+      expect(verifying(during)).toEqual([fresh, old]);
+
+      await waitFor(() => Date.now() > expiresAt, { timeoutMs: 5000, message: "the overlap to end" });
+      const second = envelope("after-overlap", 1);
+      await jetstream(backends.nats).publish(eventSubject(prefix, second), JSON.stringify(second), {
+        msgID: second.id,
+      });
+      const after = (await rotated.waitForCount(2))[1];
+      expect(verifying(after)).toEqual([fresh]);
+    } finally {
+      await dispatcher.stop();
+      await rotated.close();
+    }
+  });
 });

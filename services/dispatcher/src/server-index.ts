@@ -14,7 +14,11 @@ import {
   openServer,
 } from "@mcic/core";
 
-/** A server ready for delivery: filters compiled, secret and headers opened once. */
+/**
+ * A server ready for delivery: filters compiled, secret and headers opened once. During a secret
+ * rotation it holds the previous key with its expiry; the sender drops that key at send time once
+ * expired, so signing with it stops on time without waiting for a reload.
+ */
 export interface Target extends WebhookTarget {
   name: string;
   includeSecretData: boolean;

@@ -9,6 +9,7 @@ import {
   McicError,
   ValidationError,
   deliverySubject,
+  generateWebhookSecret,
   inactiveReason,
   openServer,
 } from "@mcic/core";
@@ -24,10 +25,14 @@ import {
   NameParams,
   REPLAY_EXAMPLES,
   ReplayBody,
+  ROTATE_SECRET_EXAMPLES,
   ReplayResultSchema,
   ResyncResultSchema,
+  RotateSecretBody,
+  RotateSecretResultSchema,
   TestResultSchema,
 } from "../schemas.js";
+import { previousExpiry, rotateSecret } from "../secret-rotation.js";
 import { requestSnapshot } from "../snapshots.js";
 
 class UnavailableError extends McicError {
@@ -202,13 +207,43 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
         datacontenttype: "application/json",
         data: { message: "ping from mcic" },
       };
-      const result = await deps.sender.send(openServer(stored, box), event);
+      // openServer includes the previous secret during a rotation's overlap: the ping signs like deliveries.
+      const result = await deps.sender.send(openServer(stored, box, now().getTime()), event);
       ctx.body = {
         ok: result.ok,
         status: result.status,
         durationMs: result.durationMs,
         ...(result.error ? { error: result.error } : {}),
       };
+    },
+  });
+
+  routes.add({
+    method: "post",
+    path: "/api/v1/servers/{name}/rotate-secret",
+    operationId: "rotateServerSecret",
+    summary: "Replace a server's signing secret, with an overlap",
+    description:
+      "Stores a new secret (the one given, or a generated one) and keeps the current one signing too for " +
+      "`graceSeconds` (default 86400, at most 2592000): deliveries and test pings then carry `webhook-signature: " +
+      "v1,<new> v1,<old>`. Update the receiver to the new secret within the grace. The old secret is never shown.",
+    tag: "servers",
+    params,
+    what: "server",
+    body: RotateSecretBody,
+    bodyOptional: true,
+    examples: ROTATE_SECRET_EXAMPLES,
+    responses: {
+      200: { description: "rotated; the new `secret` is shown here and never again", schema: RotateSecretResultSchema },
+    },
+    handler: async (ctx, { params, body }) => {
+      const secret = body.secret ?? generateWebhookSecret();
+      const at = now();
+      await registry.updateServer(params.name, (current) =>
+        rotateSecret(current, box, { secret, graceSeconds: body.graceSeconds, now: at }),
+      );
+      logger.info({ server: params.name, graceSeconds: body.graceSeconds }, "server secret rotated");
+      ctx.body = { secret, previousExpiresAt: previousExpiry({ graceSeconds: body.graceSeconds, now: at }) };
     },
   });
 
