@@ -35,3 +35,27 @@ describe("envelopeJson", () => {
     expect(JSON.parse(json as string).object).toMatchObject({ apiVersion: "networking.k8s.io/v1", kind: "Ingress" });
   });
 });
+
+describe("envelopeJson for a Secret", () => {
+  it("never splices its bytes, which hold its values in clear", () => {
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db", namespace: "shop", uid: "s1", resourceVersion: "9" },
+      data: { password: "aHVudGVyMg==" },
+    };
+    const line = `{"type":"ADDED","object":${JSON.stringify(secret)}}`;
+    const event = JSON.parse(line) as WatchEvent;
+    const raw = rawObjectBytes(line, Buffer.from(line), event);
+    expect(raw).toBeDefined();
+    const envelope = buildEnvelope(
+      "c1",
+      { group: "", version: "v1", resource: "secrets" },
+      "Secret",
+      "ADDED",
+      event.object,
+      "2026-11-26T00:00:00.000Z",
+    );
+    expect(envelopeJson(envelope, event.object, raw)).toBeUndefined();
+  });
+});
