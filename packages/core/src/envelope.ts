@@ -20,6 +20,11 @@ export const EnvelopeSchema = z.object({
   observedAt: z.string(),
   object: z.record(z.string(), z.unknown()),
   snapshot: z.boolean().optional(),
+  /**
+   * A Secret's values (`data`, `stringData`, the last-applied annotation), sealed with SecretBox
+   * for this envelope id; `object` then holds "REDACTED" in their place (secret-values.ts).
+   */
+  sealedSecretValues: z.string().optional(),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 

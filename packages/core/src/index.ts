@@ -24,6 +24,15 @@ export {
 } from "./label-selector.js";
 export { SecretBox, sealContext } from "./secret-box.js";
 export {
+  REDACTED,
+  LAST_APPLIED_ANNOTATION,
+  SealedSecretValuesError,
+  isSecretEnvelope,
+  redactEnvelope,
+  sealSecretValues,
+  openSecretValues,
+} from "./secret-values.js";
+export {
   generateWebhookSecret,
   isWebhookSecret,
   webhookKey,

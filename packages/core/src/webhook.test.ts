@@ -176,6 +176,23 @@ describe("toCloudEvent", () => {
     expect(JSON.stringify(event)).not.toContain("plain secret");
   });
 
+  it("redacts the last-applied annotation, which holds the values again after kubectl apply", () => {
+    const envelope = secretEnvelope();
+    const lastApplied = JSON.stringify({ kind: "Secret", data: { password: "aHVudGVyMg==" } });
+    envelope.object.metadata = {
+      name: "db",
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
+    };
+    const hidden = toCloudEvent(envelope, { includeSecretData: false });
+    expect((hidden.data as Envelope).object.metadata).toEqual({
+      name: "db",
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": "REDACTED" },
+    });
+    expect(JSON.stringify(hidden)).not.toContain("aHVudGVyMg==");
+    const shown = toCloudEvent(envelope, { includeSecretData: true }).data as Envelope;
+    expect(shown.object.metadata).toEqual(envelope.object.metadata);
+  });
+
   it("leaves the original envelope untouched when redacting", () => {
     const envelope = secretEnvelope();
     const before = structuredClone(envelope);

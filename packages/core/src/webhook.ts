@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Envelope } from "./envelope.js";
+import { redactEnvelope } from "./secret-values.js";
 
 export const SECRET_PREFIX = "whsec_";
 
@@ -42,24 +43,12 @@ export interface CloudEvent {
   data: unknown;
 }
 
-const REDACTED = "REDACTED";
-
-function redactSecretObject(object: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...object };
-  for (const field of ["data", "stringData"]) {
-    const values = out[field];
-    if (values && typeof values === "object") {
-      out[field] = Object.fromEntries(Object.keys(values).map((k) => [k, REDACTED]));
-    }
-  }
-  return out;
-}
-
-/** The CloudEvents 1.0 structured-mode event for one envelope (docs/contract.md "Delivery to servers"). */
+/**
+ * The CloudEvents 1.0 structured-mode event for one envelope (docs/contract.md "Delivery to
+ * servers"). Sealed Secret values are never sent: a server with `includeSecretData` gets them
+ * only when the caller opened them first (openSecretValues).
+ */
 export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
-  const isSecret = envelope.group === "" && envelope.resource === "secrets";
-  const data =
-    isSecret && !options.includeSecretData ? { ...envelope, object: redactSecretObject(envelope.object) } : envelope;
   return {
     specversion: "1.0",
     id: envelope.id,
@@ -68,6 +57,6 @@ export function toCloudEvent(envelope: Envelope, options: { includeSecretData: b
     subject: envelope.namespace ? `${envelope.namespace}/${envelope.name}` : envelope.name,
     time: envelope.observedAt,
     datacontenttype: "application/json",
-    data,
+    data: redactEnvelope(envelope, options),
   };
 }

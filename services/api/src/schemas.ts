@@ -277,7 +277,10 @@ export const DeliveryRecordView = DeliveryRecordSchema.meta({
 });
 export const DeadLetterView = DeadLetterSchema.meta({
   id: "DeadLetter",
-  description: "An event that could not be delivered; `envelope` is the event as published on NATS.",
+  description:
+    "An event that could not be delivered; `envelope` is the event as published on NATS, as the server " +
+    "would receive it: a Secret's values are REDACTED (and stay so even with `includeSecretData`: they are " +
+    "sealed at rest and only opened to deliver), `sealedSecretValues` is never shown.",
 });
 
 export const ReplayBody = z

@@ -1,8 +1,13 @@
+import { randomBytes } from "node:crypto";
 import {
   DeliveryRequestSchema,
+  type Envelope,
+  LAST_APPLIED_ANNOTATION,
+  SecretBox,
   deliveriesStreamName,
   deliverySubject,
   ensureDeliveriesStream,
+  sealSecretValues,
   snapshotRequestSubject,
 } from "@mcic/core";
 import { type Receiver, startReceiver } from "@mcic/core/testing";
@@ -151,6 +156,54 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
     expect(await streamed()).toHaveLength(3);
     expect(await h.redis.hget("t:{server:r1}:status", "pending")).toBe("3");
     expect((await h.call("POST", "/api/v1/servers/r1/dead-letters/replay", {})).body).toEqual({ replayed: 0 });
+  });
+
+  it("lists a Secret's dead letters without its values or their sealed blob, and replays them still sealed", async () => {
+    const password = Buffer.from("hunter2").toString("base64");
+    const lastApplied = JSON.stringify({ kind: "Secret", data: { password } });
+    const secret: Envelope = {
+      ...envelope("s1", "8"),
+      group: "",
+      resource: "secrets",
+      kind: "Secret",
+      object: {
+        metadata: { name: "db", namespace: "shop", annotations: { [LAST_APPLIED_ANNOTATION]: lastApplied } },
+        data: { password },
+      },
+    } as Envelope;
+    const sealed = sealSecretValues(secret, new SecretBox(randomBytes(32)));
+    const letter = (id: string, e: Envelope) => ({ ...deadLetter(id, "s1"), eventId: e.id, envelope: e });
+    const redactedObject = {
+      metadata: { name: "db", namespace: "shop", annotations: { [LAST_APPLIED_ANNOTATION]: "REDACTED" } },
+      data: { password: "REDACTED" },
+    };
+    for (const includeSecretData of [false, true]) {
+      const name = includeSecretData ? "opted-in" : "plain";
+      await h.call("POST", "/api/v1/servers", {
+        name,
+        url: "http://127.0.0.1:9/",
+        snapshot: false,
+        includeSecretData,
+      });
+      // One sealed as watchers store them now, one in clear as stored before values were sealed.
+      await h.redis.lpush(`t:{server:${name}}:dead-letters`, JSON.stringify(letter("dl-sealed", sealed)));
+      await h.redis.lpush(`t:{server:${name}}:dead-letters`, JSON.stringify(letter("dl-clear", secret)));
+      const listed = await h.call("GET", `/api/v1/servers/${name}/dead-letters`);
+      expect(listed.status).toBe(200);
+      const text = JSON.stringify(listed.body);
+      expect(text).not.toContain("sealedSecretValues");
+      expect(text).not.toContain(sealed.sealedSecretValues);
+      const byId = new Map(listed.body.map((l: { id: string; envelope: Envelope }) => [l.id, l.envelope.object]));
+      expect(byId.get("dl-sealed")).toEqual(redactedObject);
+      // The API never opens sealed values; values it already had in clear follow includeSecretData.
+      expect(byId.get("dl-clear")).toEqual(includeSecretData ? secret.object : redactedObject);
+    }
+
+    expect((await h.call("POST", "/api/v1/servers/plain/dead-letters/replay", { ids: ["dl-sealed"] })).status).toBe(
+      202,
+    );
+    const [replayed] = await streamed();
+    expect(DeliveryRequestSchema.parse(replayed?.request).envelope).toEqual(sealed);
   });
 
   it("keeps dead letters when the delivery queue is unavailable, and says so with a 503", async () => {

@@ -6,9 +6,11 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  SealedSecretValuesError,
   type SerializedEvent,
   type WebhookSender,
   deliverySubject,
+  openSecretValues,
   toCloudEvent,
   publishChangeNotice,
 } from "@mcic/core";
@@ -76,25 +78,59 @@ export class Deliverer {
   /** JSON bodies per envelope, so fan-out to many servers serializes each event once or twice. */
   readonly #bodies = new WeakMap<Envelope, { full?: SerializedEvent; redacted?: SerializedEvent }>();
 
-  #serialized(envelope: Envelope, includeSecretData: boolean): SerializedEvent {
+  /**
+   * The body for this server. The envelope itself stays sealed (it is what retries park and dead
+   * letters keep); only the full body holds opened Secret values. Throws SealedSecretValuesError.
+   */
+  #serialized(envelope: Envelope, target: Target): SerializedEvent {
     let cached = this.#bodies.get(envelope);
     if (!cached) {
       cached = {};
       this.#bodies.set(envelope, cached);
     }
+    const { includeSecretData } = target;
     const slot = includeSecretData ? "full" : "redacted";
     let event = cached[slot];
     if (!event) {
-      event = { id: envelope.id, body: JSON.stringify(toCloudEvent(envelope, { includeSecretData })) };
+      const shown = includeSecretData ? this.#opened(envelope, target) : envelope;
+      event = { id: envelope.id, body: JSON.stringify(toCloudEvent(shown, { includeSecretData })) };
       cached[slot] = event;
     }
     return event;
   }
 
+  #opened(envelope: Envelope, target: Target): Envelope {
+    if (envelope.sealedSecretValues === undefined) return envelope;
+    if (!target.secretValuesBox) throw new SealedSecretValuesError(envelope.id, new Error("no key to open them"));
+    return openSecretValues(envelope, target.secretValuesBox);
+  }
+
   /** True when the server took the event. */
   async #attempt(target: Target, envelope: Envelope, attempt: number, firstAttemptAt: string): Promise<boolean> {
     const { sender, recorder, latest, lanes } = this.#o;
-    const result = await sender.send(target, this.#serialized(envelope, target.includeSecretData));
+    // Built only on the paths that log: a child logger per delivery is measurable at fan-out.
+    const log = () => this.#o.logger.child({ server: target.name, eventId: envelope.id });
+    let body: SerializedEvent;
+    try {
+      body = this.#serialized(envelope, target);
+    } catch (err) {
+      if (!(err instanceof SealedSecretValuesError)) throw err;
+      // Sending it redacted would look like success to a server that asked for the values.
+      const at = new Date(this.#o.now()).toISOString();
+      recorder.record(target.name, {
+        eventId: envelope.id,
+        attempt,
+        status: 0,
+        outcome: "dead-lettered",
+        error: err.message,
+        durationMs: 0,
+        at,
+      });
+      await this.deadLetter(target.name, envelope, 0, err.message, attempt);
+      log().error({ err: err.message }, "cannot open sealed Secret values; dead-lettered");
+      return false;
+    }
+    const result = await sender.send(target, body);
     const record: DeliveryRecord = {
       eventId: envelope.id,
       attempt,
@@ -104,8 +140,6 @@ export class Deliverer {
       at: new Date(this.#o.now()).toISOString(),
     };
     if (result.error) record.error = result.error;
-    // Built only on the paths that log: a child logger per delivery is measurable at fan-out.
-    const log = () => this.#o.logger.child({ server: target.name, eventId: envelope.id });
     if (result.ok) {
       recorder.record(target.name, record);
       lanes.setFailing(target.name, false);

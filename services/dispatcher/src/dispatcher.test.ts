@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   type Backends,
+  DeadLetterSchema,
   DeliveryRecordSchema,
   type Envelope,
   Registry,
@@ -14,6 +15,7 @@ import {
   generateWebhookSecret,
   redisKeys,
   sealContext,
+  sealSecretValues,
 } from "@mcic/core";
 import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -215,6 +217,81 @@ describe("createDispatcher", () => {
     } finally {
       await dispatcher.stop();
       await rotated.close();
+    }
+  });
+
+  it("opens sealed Secret values only for a server with includeSecretData, and dead-letters what it cannot open", async () => {
+    const box = new SecretBox(secretKey);
+    const password = Buffer.from("hunter2").toString("base64");
+    const secretEvent = (rv: number): Envelope => ({
+      ...envelope("db", rv),
+      resource: "secrets",
+      kind: "Secret",
+      object: { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "ns" }, data: { password } },
+    });
+    const opted = await startReceiver();
+    const now = new Date().toISOString();
+    await new Registry({ redis: backends.redis, prefix }).createServer({
+      name: "opted",
+      url: opted.url,
+      filters: ServerFiltersSchema.parse({}),
+      headers: box.seal("{}", sealContext.serverHeaders("opted")),
+      secret: box.seal(generateWebhookSecret(), sealContext.serverSecret("opted")),
+      includeSecretData: true,
+      snapshot: false,
+      enabled: true,
+      retry: {},
+      createdAt: now,
+      updatedAt: now,
+    });
+    receiver.reset();
+    const dispatcher = createDispatcher({
+      config: loadDispatcherConfig({
+        NATS_URL: nats.url,
+        REDIS_URL: redis.url,
+        MCIC_PREFIX: prefix,
+        MCIC_SECRET_KEY: secretKey.toString("base64"),
+        METRICS_PORT: "0",
+        LOG_LEVEL: "silent",
+      }),
+      logger: createLogger({ name: "dispatcher", level: "silent" }),
+      backends,
+      replicaId: "in-process",
+    });
+    await dispatcher.start();
+    try {
+      const sealed = sealSecretValues(secretEvent(8), box);
+      // Sealed under another MCIC_SECRET_KEY: this dispatcher cannot open it.
+      const foreign = sealSecretValues(secretEvent(9), new SecretBox(randomBytes(32)));
+      for (const e of [sealed, foreign]) {
+        await jetstream(backends.nats).publish(eventSubject(prefix, e), JSON.stringify(e), { msgID: e.id });
+      }
+      const [full] = await opted.waitForCount(1);
+      const fullEvent = JSON.parse(full?.body ?? "") as { data: Envelope };
+      expect(fullEvent.data.object.data).toEqual({ password });
+      expect(fullEvent.data).not.toHaveProperty("sealedSecretValues");
+
+      const plain = await receiver.waitForCount(2);
+      for (const r of plain) {
+        expect((JSON.parse(r.body) as { data: Envelope }).data.object.data).toEqual({ password: "REDACTED" });
+        expect(r.body).not.toContain("sealedSecretValues");
+      }
+
+      const [letter] = await waitFor(
+        async () => {
+          const raw = await backends.redis.lrange(keys.deadLetters("opted"), 0, -1);
+          return raw.length > 0 && raw.map((r) => DeadLetterSchema.parse(JSON.parse(r)));
+        },
+        { message: "the unopenable event dead-lettered" },
+      );
+      expect(letter?.eventId).toBe(foreign.id);
+      expect(letter?.error).toMatch(/cannot open the sealed Secret values .*wrong MCIC_SECRET_KEY/);
+      // Stored as it came: still sealed, no value in clear.
+      expect(letter?.envelope).toEqual(foreign);
+      expect(opted.requests).toHaveLength(1);
+    } finally {
+      await dispatcher.stop();
+      await opted.close();
     }
   });
 });

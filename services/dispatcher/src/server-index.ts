@@ -22,6 +22,8 @@ import {
 export interface Target extends WebhookTarget {
   name: string;
   includeSecretData: boolean;
+  /** Opens the sealed Secret values of an event; given only to servers with includeSecretData. */
+  secretValuesBox?: SecretBox;
   matches: EnvelopeMatcher;
   stored: StoredServer;
 }
@@ -107,6 +109,7 @@ export class ServerIndex {
           ...openServer(s, this.#o.box),
           name: s.name,
           includeSecretData: s.includeSecretData,
+          ...(s.includeSecretData ? { secretValuesBox: this.#o.box } : {}),
           matches: compileFilters(s.filters),
           stored: s,
         },

@@ -19,7 +19,7 @@ describe("envelopeJson", () => {
     const envelope = buildEnvelope("c1", ref, "Ingress", "MODIFIED", event.object, "2026-11-26T00:00:00.000Z");
     const spliced = envelopeJson(envelope, event.object, raw);
     expect(Buffer.isBuffer(spliced)).toBe(true);
-    expect(JSON.parse(spliced.toString())).toEqual(JSON.parse(JSON.stringify(envelope)));
+    expect(JSON.parse(String(spliced))).toEqual(JSON.parse(JSON.stringify(envelope)));
   });
 
   it("serialises the envelope when the line has another shape or the object was completed", () => {
@@ -33,5 +33,29 @@ describe("envelopeJson", () => {
     const json = envelopeJson(envelope, item, Buffer.from(JSON.stringify(item)));
     expect(typeof json).toBe("string");
     expect(JSON.parse(json as string).object).toMatchObject({ apiVersion: "networking.k8s.io/v1", kind: "Ingress" });
+  });
+});
+
+describe("envelopeJson for a Secret", () => {
+  it("never splices its bytes, which hold its values in clear", () => {
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "db", namespace: "shop", uid: "s1", resourceVersion: "9" },
+      data: { password: "aHVudGVyMg==" },
+    };
+    const line = `{"type":"ADDED","object":${JSON.stringify(secret)}}`;
+    const event = JSON.parse(line) as WatchEvent;
+    const raw = rawObjectBytes(line, Buffer.from(line), event);
+    expect(raw).toBeDefined();
+    const envelope = buildEnvelope(
+      "c1",
+      { group: "", version: "v1", resource: "secrets" },
+      "Secret",
+      "ADDED",
+      event.object,
+      "2026-11-26T00:00:00.000Z",
+    );
+    expect(envelopeJson(envelope, event.object, raw)).toBeUndefined();
   });
 });

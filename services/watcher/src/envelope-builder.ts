@@ -1,4 +1,11 @@
-import { type Envelope, type EventType, type KubeObject, type ResourceRef, envelopeId } from "@mcic/core";
+import {
+  type Envelope,
+  type EventType,
+  type KubeObject,
+  type ResourceRef,
+  envelopeId,
+  isSecretEnvelope,
+} from "@mcic/core";
 
 /** Builds the envelope of one observed change; list items lack apiVersion/kind, so both are set. */
 export function buildEnvelope(
@@ -36,9 +43,11 @@ const CLOSE = Buffer.from("}");
 /**
  * The envelope as JSON. `rawObject`, the object's own bytes from the watch stream, is spliced in
  * when the envelope carries that object unchanged: serialising and encoding every object again
- * was the largest single cost per event.
+ * was the largest single cost per event. A Secret gets none: its bytes hold its values in clear,
+ * and the publisher serialises it once they are sealed.
  */
-export function envelopeJson(envelope: Envelope, parsed: KubeObject, rawObject?: Buffer): string | Buffer {
+export function envelopeJson(envelope: Envelope, parsed: KubeObject, rawObject?: Buffer): string | Buffer | undefined {
+  if (isSecretEnvelope(envelope)) return undefined;
   if (rawObject === undefined || envelope.object !== parsed) return JSON.stringify(envelope);
   const { object: _object, ...head } = envelope;
   return Buffer.concat([Buffer.from(`${JSON.stringify(head).slice(0, -1)},"object":`), rawObject, CLOSE]);

@@ -3,9 +3,11 @@ import {
   type Logger,
   type NatsConnection,
   type Registry,
+  type SecretBox,
   SnapshotRequestSchema,
   compileFilters,
   deliverySubject,
+  sealSecretValues,
   snapshotRequestSubject,
 } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
@@ -18,6 +20,8 @@ export interface SnapshotResponderOptions {
   prefix: string;
   registry: Registry;
   supervisor: ClusterSupervisor;
+  /** Seals Secret values before they go into the delivery queue (on disk). */
+  box: SecretBox;
   logger: Logger;
 }
 
@@ -61,7 +65,7 @@ export class SnapshotResponder {
   }
 
   async #answer(request: { requestId: string; server: string }, reply: (r: object) => void): Promise<void> {
-    const { registry, supervisor, logger, js, prefix } = this.#o;
+    const { registry, supervisor, logger, js, prefix, box } = this.#o;
     const server = await registry.getServer(request.server);
     if (!server) {
       reply({ watcherId: supervisor.watcherId, clusters: [] });
@@ -82,7 +86,7 @@ export class SnapshotResponder {
         if (!matches(envelope)) continue;
         const req: DeliveryRequest = {
           server: request.server,
-          envelope,
+          envelope: sealSecretValues(envelope, box),
           attempt: 1,
           firstAttemptAt: now,
           notBefore: now,

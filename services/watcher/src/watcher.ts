@@ -53,18 +53,19 @@ export function createWatcher(deps: WatcherDeps): Watcher {
   // A full publish window drains at the server's pace: on a slow replicated stream, 8,192 acks
   // can take seconds, and a timeout would only republish the same events.
   const publisher = new StreamPublisher(nats, { timeoutMs: 30_000 });
+  const box = new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS);
   const supervisor = new ClusterSupervisor({
     registry,
     redis,
     subscriber,
-    box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
+    box,
     leases: new LeaseTable({ redis, keys: registry.keys, watcherId: config.WATCHER_ID, ttlMs: config.LEASE_TTL_MS }),
-    publisher: createEventPublisher(publisher, prefix),
+    publisher: createEventPublisher(publisher, prefix, box),
     logger,
     metrics: createWatcherMetrics(metricsRegistry),
     tickMs: tickMs(config.LEASE_TTL_MS),
   });
-  const snapshots = new SnapshotResponder({ nats, js: jetstream(nats), prefix, registry, supervisor, logger });
+  const snapshots = new SnapshotResponder({ nats, js: jetstream(nats), prefix, registry, supervisor, box, logger });
   let ops: OpsServer | undefined;
 
   return {

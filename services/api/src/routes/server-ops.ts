@@ -12,6 +12,7 @@ import {
   generateWebhookSecret,
   inactiveReason,
   openServer,
+  redactEnvelope,
 } from "@mcic/core";
 import type { PubAck } from "@nats-io/jetstream";
 import type { RouteDeps } from "../route-deps.js";
@@ -102,13 +103,18 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
       },
     },
     handler: async (ctx, { params, query }) => {
-      await requireServer(registry, params.name);
+      const stored = await requireServer(registry, params.name);
       const [listed, total] = await Promise.all([
         registry.listDeadLetters(params.name, query.limit),
         registry.countDeadLetters(params.name),
       ]);
       ctx.set("X-Total-Count", String(total));
-      ctx.body = readable(listed, params.name, logger).map((e) => e.value);
+      // Sealed Secret values stay sealed: only dispatchers open them, and only to deliver.
+      const shown = { includeSecretData: stored.includeSecretData };
+      ctx.body = readable(listed, params.name, logger).map((e) => ({
+        ...e.value,
+        envelope: redactEnvelope(e.value.envelope, shown),
+      }));
     },
   });
 
