@@ -16,6 +16,22 @@ describe("starting a service alone", () => {
     },
   );
 
+  it("api refuses to run open (no API_TOKENS) on a non-loopback API_HOST, in one line naming API_TOKENS", async () => {
+    const svc = startService("api", {
+      NATS_URL: "nats://127.0.0.1:1",
+      REDIS_URL: "redis://127.0.0.1:1",
+      MCIC_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
+      API_HOST: "0.0.0.0",
+      API_PORT: "0",
+    });
+    // "close", not "exit": it comes after the child's output has been read.
+    const [code] = (await once(svc.child, "close")) as [number];
+    expect(code).toBe(1);
+    expect(svc.lines).toEqual([
+      expect.stringMatching(/^api: invalid configuration: API_TOKENS: required when API_HOST/),
+    ]);
+  });
+
   it("names every bad variable at once", async () => {
     const svc = startService("dispatcher", {
       MCIC_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),

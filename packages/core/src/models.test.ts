@@ -204,6 +204,18 @@ describe("ServerInputSchema", () => {
     expect(errorPaths(ServerInputSchema, { ...minimal, headers: { "X Bad": "x" } })).toEqual(["headers.X Bad"]);
   });
 
+  it.each(["__proto__", "constructor", "prototype"])("rejects the header name %s instead of dropping it", (name) => {
+    // As the API reads a body: JSON.parse makes "__proto__" an own property.
+    const input = JSON.parse(`{"name":"lb-1","url":"https://lb.example.com/hook","headers":{"${name}":"x"}}`);
+    expect(errorsOf(ServerInputSchema, input)).toEqual([
+      { path: `headers.${name}`, message: "is not allowed as a header name" },
+    ]);
+  });
+
+  it.each(["X:Colon", "X(Paren)", "Ünicode"])("rejects the header name %j, not an RFC 7230 token", (name) => {
+    expect(errorPaths(ServerInputSchema, { ...minimal, headers: { [name]: "x" } })).toEqual([`headers.${name}`]);
+  });
+
   it.each(["a\nb", "a\r\nX-Injected: 1", "trailing\r"])("rejects header value %j", (value) => {
     expect(errorsOf(ServerInputSchema, { ...minimal, headers: { "X-Token": value } })).toEqual([
       { path: "headers.X-Token", message: "must not contain line breaks" },

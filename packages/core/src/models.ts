@@ -142,23 +142,41 @@ const RESERVED_HEADERS = new Set([
   "webhook-signature",
 ]);
 
+/** Names JavaScript objects give meaning to; a header map keyed by one would lose or misread it. */
+const OBJECT_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * zod drops a `__proto__` key of a record without an issue (JSON.parse makes it an own property),
+ * so the raw object is checked first: an odd header name is refused, never silently lost.
+ */
+const noObjectKeys = (value: unknown, ctx: z.RefinementCtx) => {
+  if (value === null || typeof value !== "object") return value;
+  for (const key of Object.keys(value)) {
+    if (OBJECT_KEYS.has(key)) ctx.addIssue({ code: "custom", path: [key], message: "is not allowed as a header name" });
+  }
+  return value;
+};
+
 /** Body of POST/PUT /servers (docs/contract.md "REST API"). */
 export const ServerInputSchema = z.strictObject({
   name: dnsLabel,
   url: httpUrl,
   filters: ServerFiltersSchema.default({}),
   headers: z
-    .record(
-      z
-        .string()
-        .regex(headerName, "is not a valid HTTP header name")
-        .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by mcic and cannot be overridden"),
-      z
-        .string()
-        .max(8192)
-        .regex(/^[^\r\n]*$/, "must not contain line breaks")
-        // What undici can send: visible Latin-1 text, spaces and tabs; no control characters.
-        .regex(/^[\t\r\n\x20-\x7e\x80-\xff]*$/, "must be printable Latin-1 text without control characters"),
+    .preprocess(
+      noObjectKeys,
+      z.record(
+        z
+          .string()
+          .regex(headerName, "is not a valid HTTP header name")
+          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by mcic and cannot be overridden"),
+        z
+          .string()
+          .max(8192)
+          .regex(/^[^\r\n]*$/, "must not contain line breaks")
+          // What undici can send: visible Latin-1 text, spaces and tabs; no control characters.
+          .regex(/^[\t\r\n\x20-\x7e\x80-\xff]*$/, "must be printable Latin-1 text without control characters"),
+      ),
     )
     .default({}),
   secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by 24 to 64 bytes in base64').optional(),

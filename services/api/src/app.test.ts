@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, KUBECONFIG, startHarness } from "./test-harness.js";
 
@@ -128,6 +129,24 @@ describe("api over HTTP", () => {
     expect(wrong.headers.get("allow")).toContain("POST");
     expect(wrong.body).toMatchObject({ type: "urn:mcic:problem:method_not_allowed", status: 405 });
     expect(wrong.body.detail).toContain("GET");
+  });
+
+  it("with API_TOKENS set, serves any Host (it may sit behind a load balancer or an ingress)", async () => {
+    const res = await new Promise<number>((resolve, reject) => {
+      const url = new URL(h.base);
+      request(
+        {
+          hostname: url.hostname,
+          port: url.port,
+          path: "/api/v1/clusters",
+          headers: { host: "mcic.example", authorization: `Bearer ${h.token}` },
+        },
+        (r) => resolve(r.resume().statusCode ?? 0),
+      )
+        .on("error", reject)
+        .end();
+    });
+    expect(res).toBe(200);
   });
 
   it("serves health without a token, and metrics only with one, labelled by route pattern", async () => {

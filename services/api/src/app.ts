@@ -13,6 +13,7 @@ import { jetstream } from "@nats-io/jetstream";
 import Koa, { type Context } from "koa";
 import { bearerAuth } from "./auth.js";
 import { egressScope } from "./egress-scope.js";
+import { loopbackHostOnly } from "./host-check.js";
 import { httpMetrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import type { RouteDeps } from "./route-deps.js";
@@ -108,6 +109,7 @@ export function createApi(deps: AppDeps): Api {
   app.use(httpMetrics(metrics, routeOf));
   app.use(accessLog(deps.logger));
   app.use(problemMiddleware(deps.logger));
+  if (deps.tokens.length === 0) app.use(loopbackHostOnly());
   app.use(bearerAuth(deps.tokens, isOpen));
   app.use(egressScope(deps.egress ?? defaultEgressPolicy()));
   app.use(routes.router.routes());

@@ -1,5 +1,6 @@
 import { baseEnvSchema, envSchemas, parseEnv } from "@mcic/core";
 import { z } from "zod";
+import { isLoopbackBindHost } from "./loopback.js";
 
 const apiEnvSchema = baseEnvSchema
   .extend({
@@ -21,7 +22,17 @@ const apiEnvSchema = baseEnvSchema
     ...env,
     // An API without tokens is open: it must not be reachable from other hosts.
     API_HOST: env.API_HOST ?? (env.API_TOKENS.length > 0 ? "0.0.0.0" : "127.0.0.1"),
-  }));
+  }))
+  .superRefine((env, ctx) => {
+    if (env.API_TOKENS.length > 0 || isLoopbackBindHost(env.API_HOST)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["API_TOKENS"],
+      message:
+        `required when API_HOST (${env.API_HOST}) is not loopback: without tokens the API is open, ` +
+        "so it may only bind 127.0.0.1, ::1 or localhost",
+    });
+  });
 
 export type ApiConfig = z.output<typeof apiEnvSchema>;
 

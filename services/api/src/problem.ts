@@ -13,6 +13,7 @@ const TITLES: Record<number, string> = {
   409: "Conflict",
   413: "Content Too Large",
   415: "Unsupported Media Type",
+  421: "Misdirected Request",
   500: "Internal Server Error",
   501: "Not Implemented",
   503: "Service Unavailable",

@@ -297,6 +297,31 @@ const rows: Row[] = [
     field: "headers.Webhook-Signature",
   },
   {
+    // A string body: in a JS literal "__proto__" would set the prototype, not send the key.
+    label: "header named __proto__",
+    method: "POST",
+    path: S,
+    body: '{"name":"s","url":"http://x.example/hook","headers":{"__proto__":"x"}}',
+    status: 400,
+    field: "headers.__proto__",
+  },
+  {
+    label: "header named constructor",
+    method: "PUT",
+    path: `${S}/s1`,
+    body: { ...okServer, name: "s1", headers: { constructor: "x" } },
+    status: 400,
+    field: "headers.constructor",
+  },
+  {
+    label: "header name that is not a token",
+    method: "POST",
+    path: S,
+    body: { ...okServer, headers: { "X-A:b": "x" } },
+    status: 400,
+    field: "headers.X-A:b",
+  },
+  {
     label: "header value with a line break",
     method: "POST",
     path: S,

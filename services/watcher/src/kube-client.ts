@@ -1,6 +1,14 @@
 import { type Connection, type EgressPolicy, type KubeObject, McicError, defaultEgressPolicy } from "@mcic/core";
 import { Agent, request } from "undici";
 import type { RateLimiter } from "./rate-limiter.js";
+import {
+  DEFAULT_READ_LIMITS,
+  MAX_ERROR_BODY,
+  ReadLimitError,
+  type ReadLimits,
+  readCapped,
+  readHead,
+} from "./read-limits.js";
 import { StreamRefused, streamLines } from "./watch-stream.js";
 
 export interface KubeList {
@@ -73,10 +81,20 @@ export class KubeClient {
   readonly #headers: Record<string, string>;
   readonly #agent: Agent;
   readonly #limiter: RateLimiter | undefined;
+  readonly #limits: ReadLimits;
 
-  /** `egress` decides which addresses the API server may resolve to (default: SPEC's deny list). */
-  constructor(conn: Connection, limiter?: RateLimiter, egress: EgressPolicy = defaultEgressPolicy()) {
+  /**
+   * `egress` decides which addresses the API server may resolve to (default: SPEC's deny list);
+   * `limits` bound what one answer may hold in memory (DEFAULT_READ_LIMITS).
+   */
+  constructor(
+    conn: Connection,
+    limiter?: RateLimiter,
+    egress: EgressPolicy = defaultEgressPolicy(),
+    limits: Partial<ReadLimits> = {},
+  ) {
     this.#limiter = limiter;
+    this.#limits = { ...DEFAULT_READ_LIMITS, ...limits };
     this.#base = conn.server.replace(/\/$/, "");
     this.#headers = { accept: "application/json" };
     if (conn.token) this.#headers.authorization = `Bearer ${conn.token}`;
@@ -103,8 +121,16 @@ export class KubeClient {
       signal,
       bodyTimeout: 60_000,
     });
-    if (res.statusCode < 200 || res.statusCode >= 300) throw failure(res.statusCode, await res.body.text(), path);
-    return (await res.body.json()) as T;
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw failure(res.statusCode, (await readHead(res.body, MAX_ERROR_BODY)).toString("utf8"), path);
+    }
+    const max = this.#limits.maxBodyBytes;
+    const tooLarge = () => new ReadLimitError(`GET ${path}: response body`, max);
+    if (Number(res.headers["content-length"] ?? 0) > max) {
+      res.body.destroy();
+      throw tooLarge();
+    }
+    return JSON.parse((await readCapped(res.body, max, tooLarge)).toString("utf8")) as T;
   }
 
   /** Every page of a paginated list, at most `limit` objects a page. */
@@ -139,6 +165,7 @@ export class KubeClient {
           const event = JSON.parse(line) as WatchEvent;
           return onEvent(event, rawObjectBytes(line, bytes, event));
         },
+        this.#limits.maxLineBytes,
       );
     } catch (err) {
       if (err instanceof StreamRefused) throw failure(err.statusCode, err.body, path);

@@ -1,12 +1,17 @@
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
+import { waitFor } from "@mcic/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ReadLimitError } from "./read-limits.js";
 import { StreamRefused, streamLines } from "./watch-stream.js";
 
 // Each request path names what the server writes, chunk by chunk, with a pause between chunks so
 // they arrive as separate reads.
-const scripts: Record<string, { status: number; chunks: (string | Buffer)[] }> = {};
+// `endless` is written again and again after the chunks, until the client goes away.
+const scripts: Record<string, { status: number; chunks: (string | Buffer)[]; endless?: string }> = {};
+/** Whether the server was still writing when the client went away, per path. */
+const cutOff: Record<string, boolean> = {};
 let server: Server;
 let origin: string;
 const agent = new Agent();
@@ -20,6 +25,28 @@ beforeAll(async () => {
       res.write(chunk);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    if (script.endless) {
+      let gone = false;
+      res.once("close", () => {
+        gone = true;
+      });
+      const drained = () =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            res.off("drain", done).off("close", done);
+            resolve();
+          };
+          res.on("drain", done).on("close", done);
+        });
+      // Bounded so a client that never stops cannot keep the test server busy forever.
+      for (let i = 0; i < 20_000 && !gone; i++) {
+        if (!res.write(script.endless)) await drained();
+      }
+      if (gone) {
+        cutOff[req.url ?? ""] = true;
+        return;
+      }
+    }
     res.end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -30,13 +57,25 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function read(path: string, chunks: (string | Buffer)[], status = 200, hold?: (n: number) => Promise<void>) {
+async function read(
+  path: string,
+  chunks: (string | Buffer)[],
+  status = 200,
+  hold?: (n: number) => Promise<void>,
+  maxLineBytes?: number,
+) {
   scripts[path] = { status, chunks };
   const lines: string[] = [];
-  await streamLines(agent, { origin, path, method: "GET" }, new AbortController().signal, (line) => {
-    lines.push(line.toString("utf8"));
-    return hold?.(lines.length);
-  });
+  await streamLines(
+    agent,
+    { origin, path, method: "GET" },
+    new AbortController().signal,
+    (line) => {
+      lines.push(line.toString("utf8"));
+      return hold?.(lines.length);
+    },
+    maxLineBytes,
+  );
   return lines;
 }
 
@@ -76,6 +115,44 @@ describe("streamLines", () => {
     const refused = await read("/refused", ['{"message":"gone"}'], 410).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(StreamRefused);
     expect(refused).toMatchObject({ statusCode: 410, body: '{"message":"gone"}' });
+  });
+
+  it("takes a line of exactly maxLineBytes, and ends the stream at a longer one, naming the limit", async () => {
+    const full = "x".repeat(1024);
+    expect(await read("/at-cap", [`${full}\n`, full.slice(0, 500), full.slice(500)], 200, undefined, 1024)).toEqual([
+      full,
+      full,
+    ]);
+    const seen: string[] = [];
+    const over = await read(
+      "/over-cap",
+      ['{"a":1}\n', `${full}x\n`, '{"b":2}\n'],
+      200,
+      async (n) => {
+        seen.push(String(n));
+      },
+      1024,
+    ).catch((err: unknown) => err);
+    expect(over).toBeInstanceOf(ReadLimitError);
+    expect((over as Error).message).toBe("watch line over 1 KiB");
+    expect(seen).toEqual(["1"]);
+  });
+
+  it("stops reading an endless line once it passes maxLineBytes", async () => {
+    scripts["/endless"] = { status: 200, chunks: ['{"a":1}\n{"b":'], endless: "y".repeat(16 * 1024) };
+    const lines: string[] = [];
+    const err = await streamLines(
+      agent,
+      { origin, path: "/endless", method: "GET" },
+      new AbortController().signal,
+      (line) => void lines.push(line.toString("utf8")),
+      64 * 1024,
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReadLimitError);
+    expect((err as Error).message).toBe("watch line over 64 KiB");
+    expect(lines).toEqual(['{"a":1}']);
+    // The request was ended while the server still had more to send: nothing past the cap is kept.
+    await waitFor(() => cutOff["/endless"], { timeoutMs: 5000, message: "the server to see the client go" });
   });
 
   it("stops at once when aborted", async () => {

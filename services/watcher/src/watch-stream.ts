@@ -1,5 +1,6 @@
 import { StringDecoder } from "node:string_decoder";
 import type { Dispatcher } from "undici";
+import { DEFAULT_READ_LIMITS, MAX_ERROR_BODY, ReadLimitError } from "./read-limits.js";
 
 /**
  * Called for each line of a watch stream (its bytes, without the newline), in order. A returned
@@ -18,19 +19,21 @@ export class StreamRefused extends Error {
   }
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
 const HOLD_LINES = 16;
 
 /**
  * Reads a newline-delimited response straight from undici's dispatcher, one callback per line.
  * Thousands of watch streams each carry an event now and then: a Readable and an async iterator
  * per stream cost several promises and stream bookkeeping per event, this costs a split.
+ * A line longer than `maxLineBytes` ends the request with a ReadLimitError as soon as its bytes
+ * pass the limit, so a stream never holds more than about that much.
  */
 export function streamLines(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
   onLine: LineHandler,
+  maxLineBytes = DEFAULT_READ_LIMITS.maxLineBytes,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const decoder = new StringDecoder("utf8");
@@ -93,6 +96,7 @@ export function streamLines(
         if (statusCode < 200 || statusCode >= 300) refused = { status: statusCode, body: "" };
       },
       onResponseData(_c, chunk) {
+        if (settled) return;
         if (refused) {
           if (refused.body.length < MAX_ERROR_BODY) refused.body += decoder.write(chunk);
           return;
@@ -102,10 +106,12 @@ export function streamLines(
         const fresh: Buffer[] = [];
         let start = 0;
         for (let nl = data.indexOf(10); nl !== -1; nl = data.indexOf(10, start)) {
+          if (nl - start > maxLineBytes) return finish(new ReadLimitError("watch line", maxLineBytes));
           if (!blank(data, start, nl)) fresh.push(data.subarray(start, nl));
           start = nl + 1;
         }
         partial = start < data.length ? data.subarray(start) : undefined;
+        if (partial && partial.length > maxLineBytes) return finish(new ReadLimitError("watch line", maxLineBytes));
         if (fresh.length === 0) return;
         lines = next < lines.length ? lines.slice(next).concat(fresh) : fresh;
         next = 0;
