@@ -17,6 +17,9 @@ export const SPEC_VARS = [
   "DISPATCH_RETRY_SCHEDULE",
   "STREAM_REPLICAS",
   "LOG_LEVEL",
+  "MCIC_SECRET_KEY_PREVIOUS",
+  "MCIC_EGRESS_DENY",
+  "MCIC_EGRESS_ALLOW",
 ] as const;
 
 /** The port each service answers /healthz and /readyz on (API_PORT, METRICS_PORT defaults). */
