@@ -179,12 +179,11 @@ async function main() {
 
 async function startDemo() {
   const kubeconfig = join(DATA, "demo-kubeconfig.yaml");
+  // No token: kube-sim speaks plain http here, where a token would travel in clear text.
   const sim = start("kube-sim", process.execPath, [
     join(ROOT, "test/dist/kube-sim/cli.js"),
     "--port",
     "0",
-    "--token",
-    "demo-token",
     "--seed",
     "demo",
     "--churn-ms",

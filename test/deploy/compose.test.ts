@@ -214,8 +214,6 @@ describe("docker-compose.yml", () => {
       "6443",
       "--host",
       "0.0.0.0",
-      "--token",
-      "demo-token",
       "--seed",
       "demo",
       "--churn-ms",
@@ -334,7 +332,7 @@ describe("docker-compose.yml demo profile, its scripts run against a real api an
     expect(register.output.text).toMatch(/POST \/servers 201/);
     expect(register.output.text).toMatch(/POST \/clusters 201/);
 
-    // The watcher follows the demo cluster registered by server URL and token...
+    // The watcher follows the demo cluster registered by server URL...
     await waitFor(
       async () => {
         const res = await fetch(`${apiUrl}/api/v1/clusters/demo`, {

@@ -3,6 +3,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeSim } from "../kube-sim/index.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { caDataOf, selfSignedCert } from "../support/tls.js";
 
 const INGRESSES = "networking.k8s.io/v1/ingresses";
 
@@ -52,9 +53,12 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
   let redis: TestServer;
   let sim: KubeSim;
   let stack: Stack;
+  // Tokens go over TLS only: the API refuses a token for an http:// cluster server.
+  const tls = selfSignedCert();
+  const caData = caDataOf(tls);
 
   beforeAll(async () => {
-    [nats, redis, sim] = await Promise.all([startNats(), startRedis(), KubeSim.start({ tokens: ["sim-token"] })]);
+    [nats, redis, sim] = await Promise.all([startNats(), startRedis(), KubeSim.start({ tokens: ["sim-token"], tls })]);
     stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url, tokens: ["api-token"] });
   }, 60_000);
 
@@ -100,7 +104,9 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
       const allSecret = await registerServer("all-events", all.url, { clusters: ["east"] });
       const otherSecret = await registerServer("other-ns", other.url, { clusters: ["east"], namespaces: ["other"] });
       const sc = sim.cluster();
-      const res = await stack.api("/api/v1/clusters", { body: { name: "east", server: sc.url, token: "sim-token" } });
+      const res = await stack.api("/api/v1/clusters", {
+        body: { name: "east", server: sc.url, token: "sim-token", caData },
+      });
       expect(res.status).toBe(201);
       await waitWatching("east");
 
@@ -152,7 +158,7 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
         "- {name: sim-west, context: {cluster: west, user: sim}}",
         "clusters:",
         "- {name: nowhere, cluster: {server: 'https://127.0.0.1:1'}}",
-        `- {name: west, cluster: {server: '${sc.url}'}}`,
+        `- {name: west, cluster: {server: '${sc.url}', certificate-authority-data: ${caData}}}`,
         "users:",
         "- {name: sim, user: {token: sim-token}}",
       ].join("\n");
@@ -181,7 +187,8 @@ describe("walking skeleton: a change in a cluster reaches a registered server", 
       sc.create(INGRESSES, ingress("shop", "pre", "pre.example.com"));
       const secret = await registerServer("north-events", receiver.url, { clusters: ["north"] });
       expect(
-        (await stack.api("/api/v1/clusters", { body: { name: "north", server: sc.url, token: "sim-token" } })).status,
+        (await stack.api("/api/v1/clusters", { body: { name: "north", server: sc.url, token: "sim-token", caData } }))
+          .status,
       ).toBe(201);
       await receiver.waitForCount(1);
       expect(verified(receiver, secret).map((e) => `${e.data.type} ${e.subject}`)).toEqual(["ADDED shop/pre"]);

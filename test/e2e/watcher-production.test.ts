@@ -3,7 +3,7 @@ import { type Receiver, type TestServer, startNats, startReceiver, startRedis, w
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { KubeSim, type SimCluster } from "../kube-sim/index.js";
 import { type ServiceProcess, type Stack, scrapeMetric, startService, startStack } from "../support/stack.js";
-import { selfSignedCert } from "../support/tls.js";
+import { caDataOf, selfSignedCert } from "../support/tls.js";
 
 const ING = "networking.k8s.io/v1/ingresses";
 const LEASE_TTL_MS = 3000;
@@ -26,12 +26,15 @@ describe("watcher in production", () => {
   let sim: KubeSim;
   let stack: Stack;
   const receivers: Receiver[] = [];
+  // Tokens go over TLS only: the API refuses a token for an http:// cluster server.
+  const simTls = selfSignedCert();
+  const caData = caDataOf(simTls);
 
   beforeAll(async () => {
     [nats, redis, sim] = await Promise.all([
       startNats(),
       startRedis(),
-      KubeSim.start({ tokens: ["t"], bookmarkIntervalMs: 200 }),
+      KubeSim.start({ tokens: ["t"], bookmarkIntervalMs: 200, tls: simTls }),
     ]);
     stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url, env: { LEASE_TTL_MS: String(LEASE_TTL_MS) } });
   }, 60_000);
@@ -54,7 +57,9 @@ describe("watcher in production", () => {
         })
       ).status,
     ).toBe(201);
-    const res = await stack.api("/api/v1/clusters", { body: { name: cluster, server: sc.url, token: "t", ...extra } });
+    const res = await stack.api("/api/v1/clusters", {
+      body: { name: cluster, server: sc.url, token: "t", caData, ...extra },
+    });
     expect(res.status).toBe(201);
     return { receiver, sc };
   }
@@ -173,7 +178,7 @@ describe("watcher in production", () => {
     await stack.api("/api/v1/servers", {
       body: { name: "broken-rx", url: receiver.url, filters: { clusters: ["broken"] } },
     });
-    await stack.api("/api/v1/clusters", { body: { name: "broken", server: sc.url, token: "wrong" } });
+    await stack.api("/api/v1/clusters", { body: { name: "broken", server: sc.url, token: "wrong", caData } });
     const bad = await waitState("broken", "error");
     expect(bad[0]?.message).toMatch(/401/);
 
@@ -182,7 +187,7 @@ describe("watcher in production", () => {
       (
         await stack.api("/api/v1/clusters/broken", {
           method: "PUT",
-          body: { name: "broken", server: sc.url, token: "t" },
+          body: { name: "broken", server: sc.url, token: "t", caData },
         })
       ).status,
     ).toBe(200);
@@ -191,7 +196,13 @@ describe("watcher in production", () => {
 
     const put = await stack.api("/api/v1/clusters/broken", {
       method: "PUT",
-      body: { name: "broken", server: sc.url, token: "t", resources: ["ingresses", "later.example.com/v1/gadgets"] },
+      body: {
+        name: "broken",
+        server: sc.url,
+        token: "t",
+        caData,
+        resources: ["ingresses", "later.example.com/v1/gadgets"],
+      },
     });
     expect(put.status).toBe(200);
     const missing = await waitFor(
@@ -228,7 +239,7 @@ describe("watcher in production", () => {
       const bad = await waitState("tls-bad", "error");
       expect(bad[0]?.message).toMatch(/certificate/i);
       await stack.api("/api/v1/clusters", {
-        body: { name: "tls", server: sc.url, token: "t", caData: Buffer.from(tls.cert).toString("base64") },
+        body: { name: "tls", server: sc.url, token: "t", caData: caDataOf(tls) },
       });
       await waitState("tls", "watching");
       sc.create(ING, { metadata: { namespace: "ns", name: "secure" } });

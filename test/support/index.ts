@@ -8,4 +8,4 @@ export {
   type StackOptions,
 } from "./stack.js";
 export { EventPublisher, ingressEnvelope } from "./events.js";
-export { selfSignedCert, type TestCertificate } from "./tls.js";
+export { caDataOf, selfSignedCert, type TestCertificate } from "./tls.js";

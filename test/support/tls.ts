@@ -43,3 +43,8 @@ export function selfSignedCert(commonName = "127.0.0.1"): TestCertificate {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** `caData` of a cluster registration that trusts this certificate: base64 of its PEM. */
+export function caDataOf(certificate: TestCertificate): string {
+  return Buffer.from(certificate.cert).toString("base64");
+}

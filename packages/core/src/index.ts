@@ -53,6 +53,7 @@ export {
   parseCidrList,
   type EgressVerdict,
 } from "./egress-policy.js";
+export { failureClass, type FailureClass } from "./failure-class.js";
 export {
   DNS_LABEL,
   dnsLabel,

@@ -58,7 +58,7 @@ describe("WebhookSender", () => {
     expect(await sender.send(target, cloudEvent())).toMatchObject({ ok: false, status: 429, retryAfterMs: 7000 });
     receiver.respond = () => ({ status: 204, delayMs: 1000 });
     const slow = await sender.send(target, cloudEvent());
-    expect(slow).toMatchObject({ ok: false, status: 0, error: "timed out after 300 ms" });
+    expect(slow).toMatchObject({ ok: false, status: 0, error: "timed out after 300 ms", errorClass: "timeout" });
     receiver.respond = () => ({ status: 204 });
   });
 
@@ -68,7 +68,7 @@ describe("WebhookSender", () => {
     try {
       for (const url of [target.url, target.url.replace("127.0.0.1", "localhost")]) {
         const result = await strict.send({ ...target, url }, cloudEvent());
-        expect(result).toMatchObject({ ok: false, status: 0, errorCode: "egress_denied" });
+        expect(result).toMatchObject({ ok: false, status: 0, errorCode: "egress_denied", errorClass: "egress denied" });
         expect(result.error).toMatch(/^egress denied: .*is in the denied range 127\.0\.0\.0\/8$/);
       }
     } finally {
@@ -109,6 +109,12 @@ describe("WebhookSender", () => {
     } finally {
       await clocked.close();
     }
+  });
+
+  it("classes a refused connection in fixed words beside the socket's message", async () => {
+    const result = await sender.send({ ...target, url: "http://127.0.0.1:9/" }, cloudEvent());
+    expect(result).toMatchObject({ ok: false, status: 0, errorClass: "connection refused" });
+    expect(result.error).toMatch(/ECONNREFUSED/);
   });
 
   it("parses Retry-After in seconds and as a date", () => {

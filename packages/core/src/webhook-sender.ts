@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from "undici";
 import { type EgressPolicy, defaultEgressPolicy, isEgressDenied } from "./egress-policy.js";
+import { type FailureClass, failureClass } from "./failure-class.js";
 import { type CloudEvent, signWebhook } from "./webhook.js";
 
 /** A CloudEvent already turned into its JSON body. */
@@ -26,7 +27,10 @@ export interface AttemptResult {
   ok: boolean;
   /** HTTP status, or 0 when no answer came (timeout, connection refused). */
   status: number;
+  /** What went wrong when no answer came, in detail: for logs and the delivery log. */
   error?: string;
+  /** The same in a few fixed words, safe to show to whoever registered the URL. */
+  errorClass?: FailureClass;
   durationMs: number;
   /** From Retry-After, when the server asked for a pause. */
   retryAfterMs?: number;
@@ -126,12 +130,13 @@ export class WebhookSender {
       return result;
     } catch (err) {
       const durationMs = Math.round(performance.now() - started);
+      const errorClass = failureClass(err);
       if (isEgressDenied(err))
-        return { ok: false, status: 0, error: err.message, errorCode: "egress_denied", durationMs };
+        return { ok: false, status: 0, error: err.message, errorClass, errorCode: "egress_denied", durationMs };
       const code = (err as { code?: string }).code;
       const timedOut = code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
       const error = timedOut ? `timed out after ${this.#o.timeoutMs} ms` : (err as Error).message;
-      return { ok: false, status: 0, error, durationMs };
+      return { ok: false, status: 0, error, errorClass, durationMs };
     }
   }
 

@@ -1,7 +1,15 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Backends, type Logger, Registry, type RunnableService, SecretBox, WebhookSender } from "@mcic/core";
+import {
+  type Backends,
+  EgressPolicy,
+  type Logger,
+  Registry,
+  type RunnableService,
+  SecretBox,
+  WebhookSender,
+} from "@mcic/core";
 import { createApi } from "./app.js";
 import type { ApiConfig } from "./config.js";
 
@@ -24,7 +32,9 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
   if (config.API_TOKENS.length === 0) {
     logger.warn({ host: config.API_HOST }, "API_TOKENS is empty: the API is open to anyone who can reach it");
   }
-  const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
+  // One policy for what registrations may name and for where test pings may go.
+  const egress = EgressPolicy.fromConfig(config);
+  const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS, egress });
   const api = createApi({
     registry: new Registry({ redis, prefix: config.MCIC_PREFIX }),
     box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
@@ -33,6 +43,7 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
     prefix: config.MCIC_PREFIX,
     nats,
     sender,
+    egress,
     checkReady,
   });
   let server: Server | undefined;

@@ -305,7 +305,10 @@ export const TestResultSchema = z
     ok: z.boolean().meta({ description: "the server answered 2xx" }),
     status: z.number().int().meta({ description: "HTTP status, 0 when no answer came" }),
     durationMs: z.number(),
-    error: z.string().optional(),
+    error: z.string().optional().meta({
+      description: "when not ok, why: `HTTP <status>` or a short class such as `timeout`, `egress denied`",
+      example: "connection refused",
+    }),
   })
   .meta({ id: "TestResult", description: "Result of one signed `dev.mcic.ping` CloudEvent sent just now." });
 

@@ -1,10 +1,8 @@
 import {
-  ClusterInputSchema,
   EVENT_TYPES,
   type FieldError,
   type Logger,
   type SecretBox,
-  ServerInputSchema,
   type StoredCluster,
   type StoredServer,
   ValidationError,
@@ -13,6 +11,7 @@ import {
 } from "@mcic/core";
 import type { z } from "zod";
 import { toStoredCluster } from "./cluster-records.js";
+import { ClusterBody, ServerBody } from "./schemas.js";
 import { SEED_EVENT_WORDS, type SeedInput, type SeedView, namespaceList } from "./seed-schemas.js";
 
 // How the prototype's one-body configuration maps onto a cluster and its servers, and back.
@@ -47,11 +46,14 @@ function eventTypesOf(input: SeedInput) {
   return EVENT_TYPES.filter((t) => wanted.has(t));
 }
 
-/** The cluster and servers a seed body stands for, validated as if posted to /api/v1. */
+/**
+ * The cluster and servers a seed body stands for, validated as if posted to /api/v1: the same
+ * endpoint checks (egress policy, no userinfo, no token over http), errors named by seed field.
+ */
 export function plan(input: SeedInput, box: SecretBox, now: Date, previous?: StoredCluster) {
   const namespaces = namespaceList(input.Namespaces);
   const clusterInput = check(
-    ClusterInputSchema,
+    ClusterBody,
     {
       name: input.ClusterName,
       server: input.KubeURL,
@@ -64,7 +66,7 @@ export function plan(input: SeedInput, box: SecretBox, now: Date, previous?: Sto
   const eventTypes = eventTypesOf(input);
   const servers = input.ServerURL.map((url, i) =>
     check(
-      ServerInputSchema,
+      ServerBody,
       {
         name: serverName(input.ClusterName, i),
         url,

@@ -275,11 +275,12 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
       receiver.respond = () => ({ status: 500 });
       const failed = await h.call("POST", "/api/v1/servers/failing/test", {});
       expect(failed.status).toBe(200);
-      expect(failed.body).toMatchObject({ ok: false, status: 500 });
+      // The class of the failure, not what the server said.
+      expect(failed.body).toEqual({ ok: false, status: 500, durationMs: expect.any(Number), error: "HTTP 500" });
       await h.call("POST", "/api/v1/servers", { name: "nobody", url: "http://127.0.0.1:9/", snapshot: false });
       const unreachable = await h.call("POST", "/api/v1/servers/nobody/test");
       expect(unreachable.status).toBe(200);
-      expect(unreachable.body).toMatchObject({ ok: false, status: 0, error: expect.stringMatching(/ECONNREFUSED/) });
+      expect(unreachable.body).toMatchObject({ ok: false, status: 0, error: "connection refused" });
     });
   });
 

@@ -147,7 +147,7 @@ export class Deliverer {
         await latest.delivered(target.name, envelope.uid, envelope.resourceVersion);
       return true;
     }
-    const verdict = classify(result.status);
+    const verdict = classify(result.status, result.errorCode);
     if (verdict === "retry") {
       const age = (this.#o.now() - Date.parse(firstAttemptAt)) / 1000;
       const { maxAttempts, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS } = target.stored.retry;
@@ -187,8 +187,9 @@ export class Deliverer {
       return false;
     }
     recorder.record(target.name, { ...record, outcome: "dead-lettered" });
+    // An egress refusal's error starts with "egress denied", the reason docs/contract.md names.
     await this.deadLetter(target.name, envelope, result.status, result.error ?? `HTTP ${result.status}`, attempt);
-    log().warn({ status: result.status }, "delivery rejected; dead-lettered");
+    log().warn({ status: result.status, errorCode: result.errorCode }, "delivery rejected; dead-lettered");
     return false;
   }
 

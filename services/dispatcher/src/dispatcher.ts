@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import {
   type Backends,
+  EgressPolicy,
   type Logger,
   type MetricsRegistry,
   type OpsServer,
@@ -79,7 +80,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     logger,
   });
-  const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS });
+  const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS, egress: EgressPolicy.fromConfig(config) });
   const recorder = new DeliveryRecorder({ redis, keys, logger, metrics });
   const lanes = new ServerLanes({
     perServer: size.perServer,

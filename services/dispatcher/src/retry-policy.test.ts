@@ -15,6 +15,10 @@ describe("retry policy", () => {
     expect(classify(status)).toBe(verdict);
   });
 
+  it("dead-letters an attempt the egress policy refused at once: no retry can get through", () => {
+    expect(classify(0, "egress_denied")).toBe("dead-letter");
+  });
+
   const schedule = [1000, 5000, 30_000];
   it("follows the schedule within ±20% and repeats the last entry", () => {
     expect(retryDelay(schedule, 1, undefined, () => 0)).toBe(800);

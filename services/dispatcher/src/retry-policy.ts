@@ -1,7 +1,11 @@
+import type { AttemptResult } from "@mcic/core";
+
 /** What to do after a failed attempt, per docs/contract.md "Delivery to servers". */
 export type Verdict = "retry" | "dead-letter" | "disable";
 
-export function classify(status: number): Verdict {
+/** `errorCode` egress_denied: the policy refused the address, so no retry can get through. */
+export function classify(status: number, errorCode?: AttemptResult["errorCode"]): Verdict {
+  if (errorCode === "egress_denied") return "dead-letter";
   if (status === 0 || status === 408 || status === 429 || status >= 500) return "retry";
   if (status === 410) return "disable";
   return "dead-letter";

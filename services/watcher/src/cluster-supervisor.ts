@@ -2,6 +2,7 @@ import type { EventPublisher } from "./event-publisher.js";
 import {
   ConnectionSchema,
   type Connection,
+  type EgressPolicy,
   type Logger,
   type Redis,
   type Registry,
@@ -30,6 +31,8 @@ export interface SupervisorOptions {
   /** How often leases are renewed and ownership rechecked; a third of the lease TTL. */
   tickMs: number;
   metrics?: WatcherMetrics;
+  /** Which addresses cluster API servers may resolve to (default: docs/contract.md's deny list). */
+  egress?: EgressPolicy;
 }
 
 /**
@@ -162,6 +165,7 @@ export class ClusterSupervisor {
       room,
       logger,
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
+      ...(this.#o.egress ? { egress: this.#o.egress } : {}),
     });
     this.#running.set(cluster.name, watch);
     watch.start();

@@ -1,6 +1,7 @@
 import type { Publish, Room } from "./event-publisher.js";
 import {
   type Connection,
+  type EgressPolicy,
   type Envelope,
   type Logger,
   type Redis,
@@ -31,6 +32,8 @@ export interface ClusterWatchOptions {
   metrics?: WatcherMetrics;
   /** Requests per second to this cluster's API server (bursts of twice that). */
   requestsPerSecond?: number;
+  /** Which addresses the API server may resolve to (default: docs/contract.md's deny list). */
+  egress?: EgressPolicy;
 }
 
 /**
@@ -51,7 +54,7 @@ export class ClusterWatch {
     this.#o = options;
     this.cluster = options.cluster;
     const rate = options.requestsPerSecond ?? 20;
-    this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2));
+    this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2), options.egress);
     const { cluster, logger } = options;
     const resume = new ClusterResumeStore({
       redis: options.redis,

@@ -1,5 +1,6 @@
 import {
   type Backends,
+  EgressPolicy,
   type Logger,
   type MetricsRegistry,
   type OpsServer,
@@ -64,6 +65,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     logger,
     metrics: createWatcherMetrics(metricsRegistry),
     tickMs: tickMs(config.LEASE_TTL_MS),
+    egress: EgressPolicy.fromConfig(config),
   });
   const snapshots = new SnapshotResponder({ nats, js: jetstream(nats), prefix, registry, supervisor, box, logger });
   let ops: OpsServer | undefined;

@@ -1,4 +1,10 @@
 export { waitFor, type WaitOptions } from "./wait-for.js";
 export { startNats, startRedis, freePort, type TestServer } from "./servers.js";
-export { startReceiver, type Receiver, type ReceivedRequest, type ReceiverResponse } from "./receiver.js";
+export {
+  startReceiver,
+  type Receiver,
+  type ReceiverOptions,
+  type ReceivedRequest,
+  type ReceiverResponse,
+} from "./receiver.js";
 export { TEST_CA_PEM } from "./test-certificate.js";

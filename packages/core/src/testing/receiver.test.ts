@@ -1,5 +1,7 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Receiver, startReceiver } from "./receiver.js";
+import { waitFor } from "./wait-for.js";
 
 const receivers: Receiver[] = [];
 
@@ -89,6 +91,26 @@ describe("startReceiver", () => {
     expect(res.status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(450);
     expect(r.delivered()).toEqual([{ slow: true }]);
+  });
+
+  it("counts the connections it accepted, even one that sent no request", async () => {
+    const r = await receiver();
+    expect(r.connections).toBe(0);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(new URL(r.url).port), "127.0.0.1", () => socket.end());
+      socket.once("close", () => resolve()).once("error", reject);
+    });
+    await waitFor(() => r.connections === 1, { timeoutMs: 2000, message: "the bare connection counted" });
+    expect(r.requests).toEqual([]);
+    r.reset();
+    expect(r.connections).toBe(0);
+  });
+
+  it("listens on another loopback address when asked", async () => {
+    const r = await startReceiver({ host: "127.0.0.2" });
+    receivers.push(r);
+    expect(r.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+\/hook$/);
+    expect((await post(r.url, "{}")).status).toBe(204);
   });
 
   it("closes even with a keep-alive connection open", async () => {

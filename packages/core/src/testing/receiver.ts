@@ -21,6 +21,8 @@ export interface ReceiverResponse {
 export interface Receiver {
   readonly url: string;
   readonly requests: ReceivedRequest[];
+  /** TCP connections accepted so far: 0 proves nothing reached it, not even a request that failed. */
+  readonly connections: number;
   respond: (req: ReceivedRequest) => ReceiverResponse;
   /** Parsed JSON bodies of the requests that were answered 2xx. */
   delivered(): unknown[];
@@ -30,9 +32,16 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+export interface ReceiverOptions {
+  /** Address to listen on (default 127.0.0.1); any 127.x.y.z is loopback on Linux. */
+  host?: string;
+}
+
+export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
+  const host = options.host ?? "127.0.0.1";
   const requests: ReceivedRequest[] = [];
   const accepted: unknown[] = [];
+  let connections = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -60,17 +69,22 @@ export async function startReceiver(): Promise<Receiver> {
       else send();
     });
   });
+  server.on("connection", () => connections++);
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
   const receiver: Receiver = {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/hook`,
     requests,
+    get connections() {
+      return connections;
+    },
     respond: () => ({ status: 204 }),
     delivered: () => accepted,
     reset: () => {
       requests.length = 0;
       accepted.length = 0;
+      connections = 0;
     },
     waitForCount: (n, timeoutMs = 10_000) =>
       waitFor(() => requests.length >= n && requests, {

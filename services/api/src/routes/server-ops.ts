@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type AttemptResult,
   type CloudEvent,
   type DeadLetter,
   type DeliveryRecord,
@@ -195,7 +196,8 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     description:
       "Sends the CloudEvent `{type: dev.mcic.ping, source: /mcic, id: ping/<uuid>, subject: <server>, data: " +
       "{message}}`, signed with the server's secret and with its headers, and answers how it went. `ok: false` " +
-      "is still a 200: the test ran. Nothing is recorded.",
+      "is still a 200: the test ran. `error` says why in a few fixed words (`HTTP 503`, `timeout`, `connection " +
+      "refused`, `tls error`, `egress denied`, ...), never what the server answered. Nothing is recorded.",
     tag,
     params,
     what: "server",
@@ -219,7 +221,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
         ok: result.ok,
         status: result.status,
         durationMs: result.durationMs,
-        ...(result.error ? { error: result.error } : {}),
+        ...(result.ok ? {} : { error: testError(result) }),
       };
     },
   });
@@ -297,6 +299,15 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
       };
     },
   });
+}
+
+/**
+ * Why a test ping failed, in a few fixed words. Never the peer's text or the socket's message:
+ * whoever may register a URL could otherwise use the test to read what hosts inside the network say.
+ */
+function testError(result: AttemptResult): string {
+  if (result.status !== 0) return `HTTP ${result.status}`;
+  return result.errorClass ?? "connection error";
 }
 
 /** The dead letters to replay: all, or those with the given ids (each must exist). */
