@@ -30,7 +30,7 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
   const { config, logger } = deps;
   const { redis, nats, checkReady } = deps.backends;
   if (config.API_TOKENS.length === 0) {
-    logger.warn({ host: config.API_HOST }, "API_TOKENS is empty: the API is open to anyone who can reach it");
+    logger.warn({ host: config.API_HOST }, "API_TOKENS is empty: the API is open, on loopback only");
   }
   // One policy for what registrations may name and for where test pings may go.
   const egress = EgressPolicy.fromConfig(config);

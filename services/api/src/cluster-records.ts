@@ -10,7 +10,7 @@ import {
   sealContext,
 } from "@mcic/core";
 import { requestEgressPolicy } from "./egress-scope.js";
-import { endpointProblems } from "./endpoint-checks.js";
+import { credentialsInClear, endpointProblems } from "./endpoint-checks.js";
 import type { ClusterView } from "./schemas.js";
 
 function connectionOf(input: ClusterInput): Connection {
@@ -25,6 +25,11 @@ function connectionOf(input: ClusterInput): Connection {
       throw err;
     }
     const problems = endpointProblems(conn.server, requestEgressPolicy());
+    const inClear = credentialsInClear(
+      conn.server,
+      conn.token !== undefined ? "a token" : conn.certData !== undefined ? "a client certificate" : undefined,
+    );
+    if (inClear) problems.push(inClear);
     if (problems.length > 0) {
       throw new ValidationError(
         "kubeconfig is not usable",

@@ -97,6 +97,13 @@ const rows: Row[] = [
     message: /certificate-authority-data/,
   },
   {
+    label: "kubeconfig server over http with a token",
+    path: C,
+    body: { name: "c", kubeconfig: kubeconfigAt("http://k.example:8080") },
+    field: "kubeconfig",
+    message: /must be https:\/\/ when a token is given/,
+  },
+  {
     label: "kubeconfig with username/password",
     path: C,
     body: { name: "c", kubeconfig: KUBECONFIG.replace("{token: sekret-kube-token}", "{username: a, password: b}") },

@@ -19,3 +19,12 @@ export function endpointProblems(text: string, policy: EgressPolicy): string[] {
   if (!verdict.allowed) problems.push(`host ${url.hostname} ${verdict.reason} (egress policy)`);
   return problems;
 }
+
+/**
+ * A cluster API server over plain `http://` while credentials (a token or a client certificate)
+ * go with every request: they would cross the network in clear text. Undefined when fine.
+ */
+export function credentialsInClear(server: string, credentials: "a token" | "a client certificate" | undefined) {
+  if (credentials === undefined || !URL.canParse(server) || new URL(server).protocol !== "http:") return undefined;
+  return `must be https:// when ${credentials} is given: over http:// it would travel in clear text`;
+}

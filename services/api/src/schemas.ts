@@ -12,7 +12,7 @@ import {
 } from "@mcic/core";
 import { z } from "zod";
 import { requestEgressPolicy } from "./egress-scope.js";
-import { endpointProblems } from "./endpoint-checks.js";
+import { credentialsInClear, endpointProblems } from "./endpoint-checks.js";
 
 /**
  * Every schema the API validates with and documents. Request bodies are the core schemas
@@ -64,13 +64,8 @@ export const ClusterBody = ClusterInputSchema.superRefine((body, ctx) => {
     for (const message of endpointProblems(body.server, requestEgressPolicy())) {
       ctx.addIssue({ code: "custom", path: ["server"], message });
     }
-    if (URL.canParse(body.server) && new URL(body.server).protocol === "http:" && body.token !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["server"],
-        message: "must be https:// when a token is given: over http:// the token would travel in clear text",
-      });
-    }
+    const inClear = credentialsInClear(body.server, body.token !== undefined ? "a token" : undefined);
+    if (inClear) ctx.addIssue({ code: "custom", path: ["server"], message: inClear });
   }
   if (body.caData !== undefined) {
     try {
