@@ -22,6 +22,7 @@ import { mountClusterRoutes } from "./routes/clusters.js";
 import { mountDocRoutes } from "./routes/docs.js";
 import { mountHealthRoutes } from "./routes/health.js";
 import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
+import { mountDeliveryLogRoutes } from "./routes/delivery-log.js";
 import { mountServerOpsRoutes } from "./routes/server-ops.js";
 import { mountServerRoutes } from "./routes/servers.js";
 import { requestSnapshot } from "./snapshots.js";
@@ -93,6 +94,7 @@ export function createApi(deps: AppDeps): Api {
   mountDocRoutes(routes);
   mountClusterRoutes(routes, routeDeps);
   mountServerRoutes(routes, routeDeps);
+  mountDeliveryLogRoutes(routes, routeDeps);
   mountServerOpsRoutes(routes, routeDeps);
   mountSeedCompatRoutes(routes, routeDeps);
 

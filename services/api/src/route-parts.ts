@@ -1,4 +1,11 @@
-import { NotFoundError, type Registry, type StoredCluster, type StoredServer, ValidationError } from "@mcic/core";
+import {
+  McicError,
+  NotFoundError,
+  type Registry,
+  type StoredCluster,
+  type StoredServer,
+  ValidationError,
+} from "@mcic/core";
 import { EmptyBody } from "./schemas.js";
 
 /** The stored server a `/servers/{name}…` route acts on; 404 when there is none. */
@@ -30,3 +37,10 @@ export const NO_OPTIONS = {
   bodyOptional: true,
   examples: { none: { summary: "no options", value: {} } },
 } as const;
+
+/** NATS or Redis did not take a write the route needs: 503, try again. */
+export class UnavailableError extends McicError {
+  constructor(message: string, cause: unknown) {
+    super("unavailable", message, 503, { cause });
+  }
+}

@@ -2,33 +2,17 @@ import { randomUUID } from "node:crypto";
 import {
   type AttemptResult,
   type CloudEvent,
-  type DeadLetter,
-  type DeliveryRecord,
-  type DeliveryRequest,
-  type ListedEntries,
-  type Logger,
   McicError,
-  ValidationError,
-  deliverySubject,
   generateWebhookSecret,
   inactiveReason,
   openServer,
-  redactEnvelope,
 } from "@mcic/core";
-import type { PubAck } from "@nats-io/jetstream";
 import type { RouteDeps } from "../route-deps.js";
-import { NO_OPTIONS, requireServer } from "../route-parts.js";
+import { NO_OPTIONS, UnavailableError, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
 import {
-  DeadLetterView,
-  DeadLettersQuery,
-  DeliveriesQuery,
-  DeliveryRecordView,
   NameParams,
-  REPLAY_EXAMPLES,
-  ReplayBody,
   ROTATE_SECRET_EXAMPLES,
-  ReplayResultSchema,
   ResyncResultSchema,
   RotateSecretBody,
   RotateSecretResultSchema,
@@ -37,156 +21,16 @@ import {
 import { previousExpiry, rotateSecret } from "../secret-rotation.js";
 import { requestSnapshot } from "../snapshots.js";
 
-class UnavailableError extends McicError {
-  constructor(message: string, cause: unknown) {
-    super("unavailable", message, 503, { cause });
-  }
-}
-
 class ServerDisabledError extends McicError {
   constructor(name: string, reason: string) {
     super("server_disabled", `server "${name}" is disabled (${reason}); enable it with PUT first`, 409);
   }
 }
 
-/** The readable entries of a list dispatchers write; unreadable ones are logged and skipped. */
-function readable<T>(listed: ListedEntries<T>, server: string, logger: Logger): { text: string; value: T }[] {
-  if (listed.unreadable > 0) {
-    logger.warn({ server, unreadable: listed.unreadable }, "skipping an unreadable list entry");
-  }
-  return listed.entries;
-}
-
 export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
   const { registry, box, now, logger } = deps;
   const params = NameParams("server");
   const tag = "deliveries";
-
-  routes.add({
-    method: "get",
-    path: "/api/v1/servers/{name}/deliveries",
-    operationId: "listDeliveries",
-    summary: "Recent delivery attempts to a server, newest first",
-    description: `The dispatchers keep the latest attempts per server (up to 1000).`,
-    tag,
-    params,
-    what: "server",
-    query: DeliveriesQuery,
-    responses: { 200: { description: "attempts, newest first", schema: DeliveryRecordView.array() } },
-    handler: async (ctx, { params, query }) => {
-      await requireServer(registry, params.name);
-      // Unfiltered, read just what is shown; filtered, the whole (capped) log.
-      const listed = await registry.listDeliveries(params.name, query.outcome ? undefined : query.limit);
-      const records: DeliveryRecord[] = [];
-      for (const { value } of readable(listed, params.name, logger)) {
-        if (query.outcome && value.outcome !== query.outcome) continue;
-        records.push(value);
-        if (records.length >= query.limit) break;
-      }
-      ctx.body = records;
-    },
-  });
-
-  routes.add({
-    method: "get",
-    path: "/api/v1/servers/{name}/dead-letters",
-    operationId: "listDeadLetters",
-    summary: "Events that could not be delivered to a server, newest first",
-    tag,
-    params,
-    what: "server",
-    query: DeadLettersQuery,
-    responses: {
-      200: {
-        description: "dead letters, newest first",
-        schema: DeadLetterView.array(),
-        headers: { "X-Total-Count": { description: "dead letters kept in all", schema: { type: "integer" } } },
-      },
-    },
-    handler: async (ctx, { params, query }) => {
-      const stored = await requireServer(registry, params.name);
-      const [listed, total] = await Promise.all([
-        registry.listDeadLetters(params.name, query.limit),
-        registry.countDeadLetters(params.name),
-      ]);
-      ctx.set("X-Total-Count", String(total));
-      // Sealed Secret values stay sealed: only dispatchers open them, and only to deliver.
-      const shown = { includeSecretData: stored.includeSecretData };
-      ctx.body = readable(listed, params.name, logger).map((e) => ({
-        ...e.value,
-        envelope: redactEnvelope(e.value.envelope, shown),
-      }));
-    },
-  });
-
-  routes.add({
-    method: "post",
-    path: "/api/v1/servers/{name}/dead-letters/replay",
-    operationId: "replayDeadLetters",
-    summary: "Deliver dead letters again",
-    description:
-      "Each chosen dead letter is queued as a new first attempt in the server's durable delivery queue (message " +
-      "id `replay/<id>`, so a repeated replay is not queued twice) and taken off the list. The dispatchers " +
-      "deliver it through the normal path: retries, and a new dead letter if it fails again.",
-    tag,
-    params,
-    what: "server",
-    body: ReplayBody,
-    bodyOptional: true,
-    examples: REPLAY_EXAMPLES,
-    responses: {
-      202: { description: "queued", schema: ReplayResultSchema },
-      503: { description: "NATS JetStream is unreachable; nothing was taken off the list that was not queued" },
-    },
-    handler: async (ctx, { params, body }) => {
-      await requireServer(registry, params.name);
-      const entries = readable(await registry.listDeadLetters(params.name), params.name, logger);
-      const chosen = chooseDeadLetters(entries, body.ids);
-      const at = now().toISOString();
-      const subject = deliverySubject(deps.prefix, params.name);
-      const published: { text: string; ack: PubAck }[] = [];
-      let failure: unknown;
-      for (let i = 0; i < chosen.length && failure === undefined; i += 64) {
-        const batch = chosen.slice(i, i + 64);
-        const results = await Promise.allSettled(
-          batch.map((e) => {
-            const request: DeliveryRequest = {
-              server: params.name,
-              envelope: e.value.envelope,
-              attempt: 1,
-              firstAttemptAt: at,
-              notBefore: at,
-              reason: "replay",
-            };
-            return deps.js.publish(subject, JSON.stringify(request), { msgID: `replay/${e.value.id}` });
-          }),
-        );
-        results.forEach((r, j) => {
-          if (r.status === "fulfilled") published.push({ text: (batch[j] as { text: string }).text, ack: r.value });
-          else failure ??= r.reason;
-        });
-      }
-      // What reached the queue leaves the list even if a later publish failed.
-      const queued = published.filter((p) => !p.ack.duplicate).length;
-      const removed =
-        published.length > 0
-          ? await registry.settleReplay(
-              params.name,
-              published.map((p) => p.text),
-              queued,
-            )
-          : 0;
-      if (failure !== undefined) {
-        throw new UnavailableError(
-          `the delivery queue is unavailable: ${(failure as Error).message}; ${removed} of ${chosen.length} replayed`,
-          failure,
-        );
-      }
-      logger.info({ server: params.name, replayed: removed }, "dead letters replayed");
-      ctx.status = 202;
-      ctx.body = { replayed: removed };
-    },
-  });
 
   routes.add({
     method: "post",
@@ -308,19 +152,4 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
 function testError(result: AttemptResult): string {
   if (result.status !== 0) return `HTTP ${result.status}`;
   return result.errorClass ?? "connection error";
-}
-
-/** The dead letters to replay: all, or those with the given ids (each must exist). */
-function chooseDeadLetters(
-  entries: { text: string; value: DeadLetter }[],
-  ids: string[] | undefined,
-): { text: string; value: DeadLetter }[] {
-  if (!ids || ids.length === 0) return entries;
-  const known = new Set(entries.map((e) => e.value.id));
-  const errors = ids.flatMap((id, i) =>
-    known.has(id) ? [] : [{ path: `ids.${i}`, message: `no dead letter "${id}"` }],
-  );
-  if (errors.length > 0) throw new ValidationError("unknown dead-letter ids", errors);
-  const wanted = new Set(ids);
-  return entries.filter((e) => wanted.has(e.value.id));
 }
