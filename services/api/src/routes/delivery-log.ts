@@ -12,16 +12,16 @@ import type { PubAck } from "@nats-io/jetstream";
 import type { RouteDeps } from "../route-deps.js";
 import { UnavailableError, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
+import { NameParams } from "../schemas.js";
 import {
   DeadLetterView,
   DeadLettersQuery,
   DeliveriesQuery,
   DeliveryRecordView,
-  NameParams,
   REPLAY_EXAMPLES,
   ReplayBody,
   ReplayResultSchema,
-} from "../schemas.js";
+} from "../server-ops-schemas.js";
 
 /** The readable entries of a list dispatchers write; unreadable ones are logged and skipped. */
 function readable<T>(listed: ListedEntries<T>, server: string, logger: Logger): { text: string; value: T }[] {

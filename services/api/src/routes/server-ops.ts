@@ -10,14 +10,14 @@ import {
 import type { RouteDeps } from "../route-deps.js";
 import { NO_OPTIONS, UnavailableError, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
+import { NameParams } from "../schemas.js";
 import {
-  NameParams,
   ROTATE_SECRET_EXAMPLES,
   ResyncResultSchema,
   RotateSecretBody,
   RotateSecretResultSchema,
   TestResultSchema,
-} from "../schemas.js";
+} from "../server-ops-schemas.js";
 import { previousExpiry, rotateSecret } from "../secret-rotation.js";
 import { requestSnapshot } from "../snapshots.js";
 
