@@ -81,7 +81,8 @@ export {
   coalesced,
   type ChangeNotice,
 } from "./change-notice.js";
-export { Registry, type ListedEntries } from "./registry.js";
+export { Registry } from "./registry.js";
+export type { ListedEntries } from "./registry-codec.js";
 export {
   SERVER_STATUS_FIELDS,
   DISABLED_BY_CONFIGURATION,

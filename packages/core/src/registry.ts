@@ -1,8 +1,8 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { type ChangeNotice, encodeChangeNotice, publishChangeNotice } from "./change-notice.js";
 import { type DeadLetter, DeadLetterSchema, type DeliveryRecord, DeliveryRecordSchema } from "./delivery.js";
-import { ConflictError, CorruptDataError, NotFoundError, RedisWriteError, UpdateConflictError } from "./errors.js";
+import { ConflictError, NotFoundError, UpdateConflictError } from "./errors.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import {
   type ResourceStatus,
@@ -20,14 +20,8 @@ import {
   REPLACE_IF_UNCHANGED,
   SETTLE_REPLAY,
 } from "./registry-scripts.js";
+import { type ListedEntries, decode, exec, parseEntries } from "./registry-codec.js";
 import { SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
-
-/** Entries of a list dispatchers append to; one unreadable entry is skipped and counted, not fatal. */
-export interface ListedEntries<T> {
-  /** Each readable entry with its exact stored text (what removing it by value needs). */
-  entries: { text: string; value: T }[];
-  unreadable: number;
-}
 
 type Kind = ChangeNotice["kind"];
 
@@ -295,39 +289,4 @@ export class Registry {
   async setResourceStatus(cluster: string, status: ResourceStatus): Promise<void> {
     await this.#redis.hset(this.keys.clusterStatus(cluster), status.resource, JSON.stringify(status));
   }
-}
-
-function decode<T>(schema: z.ZodType<T>, key: string, text: string): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new CorruptDataError(key, "not JSON");
-  }
-  const result = schema.safeParse(value);
-  if (!result.success) throw new CorruptDataError(key, result.error.issues[0]?.message ?? "schema mismatch");
-  return result.data;
-}
-
-function parseEntries<T>(texts: string[], schema: z.ZodType<T>): ListedEntries<T> {
-  const out: ListedEntries<T> = { entries: [], unreadable: 0 };
-  for (const text of texts) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    const parsed = schema.safeParse(value);
-    if (parsed.success) out.entries.push({ text, value: parsed.data });
-    else out.unreadable++;
-  }
-  return out;
-}
-
-/** Runs a MULTI; a command that failed inside it fails the call (ioredis only reports it). */
-async function exec(multi: ChainableCommander): Promise<void> {
-  const results = await multi.exec();
-  const failed = results?.find(([err]) => err);
-  if (failed) throw new RedisWriteError(failed[0]);
 }
