@@ -1,12 +1,14 @@
 import type { Logger } from "./logger.js";
 import { connectNats, ensureDeliveriesStream, ensureEventsStream, type NatsConnection } from "./nats.js";
 import { connectRedis, type Redis } from "./redis.js";
+import type { RedisTarget } from "./redis-url.js";
 
 export interface BackendOptions {
   /** Connection names start with this: `mcic-<service>`. */
   service: string;
   natsUrl: string;
-  redisUrl: string;
+  /** REDIS_URL as the config parsed it (or the URL itself, parsed here). */
+  redisUrl: RedisTarget | string;
   prefix: string;
   replicas: number;
   /** Which of mcic's streams to create or update at start. */

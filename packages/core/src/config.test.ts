@@ -18,7 +18,8 @@ describe("parseEnv(baseEnvSchema)", () => {
   it("fills in the documented defaults", () => {
     const config = parseEnv(baseEnvSchema, { MCIC_SECRET_KEY: KEY });
     expect(config.NATS_URL).toBe("nats://127.0.0.1:4222");
-    expect(config.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(config.REDIS_URL.mode).toBe("standalone");
+    expect(config.REDIS_URL.redacted).toBe("redis://127.0.0.1:6379");
     expect(config.MCIC_PREFIX).toBe("mcic");
     expect(config.LOG_LEVEL).toBe("info");
     expect(config.STREAM_REPLICAS).toBe(1);
@@ -37,9 +38,9 @@ describe("parseEnv(baseEnvSchema)", () => {
       STREAM_REPLICAS: "3",
       LOG_LEVEL: "debug",
     });
+    expect(config.REDIS_URL.redacted).toBe("redis://redis:6379");
     expect(config).toMatchObject({
       NATS_URL: "nats://nats:4222",
-      REDIS_URL: "redis://redis:6379",
       MCIC_PREFIX: "stack-2",
       STREAM_REPLICAS: 3,
       LOG_LEVEL: "debug",
@@ -74,6 +75,16 @@ describe("parseEnv(baseEnvSchema)", () => {
     );
     expect(err.errors.map((e) => e.path).sort()).toEqual(["LOG_LEVEL", "MCIC_PREFIX", "STREAM_REPLICAS"]);
     expect(err.code).toBe("invalid_config");
+  });
+
+  it("refuses to start on a bad REDIS_URL, naming it without echoing the password", () => {
+    const err = configError(() =>
+      parseEnv(baseEnvSchema, { MCIC_SECRET_KEY: KEY, REDIS_URL: "redis+sentinel://app:s3cret@s1:26379,s2:x/main" }),
+    );
+    expect(err.errors.map((e) => e.path)).toEqual(["REDIS_URL"]);
+    expect(err.message).toContain("REDIS_URL");
+    expect(err.message).toContain('sentinel 2 has port "x"');
+    expect(err.message).not.toContain("s3cret");
   });
 });
 
@@ -194,6 +205,16 @@ describe("redactConfig", () => {
     const out = redactConfig({ NATS_URL: "nats://app:pw-one@n1:4222,nats://app:pw-two@n2:4222" });
     expect(JSON.stringify(out)).not.toContain("pw-one");
     expect(JSON.stringify(out)).not.toContain("pw-two");
+  });
+
+  it("shows a parsed REDIS_URL as its redacted URL", () => {
+    const config = parseEnv(baseEnvSchema, {
+      MCIC_SECRET_KEY: KEY,
+      REDIS_URL: "redis+sentinel://app:s3cret@s1:26379,s2:26379/main",
+    });
+    const out = redactConfig(config);
+    expect(out.REDIS_URL).toBe("redis+sentinel://[redacted]@s1:26379,s2:26379/main");
+    expect(JSON.stringify(out)).not.toContain("s3cret");
   });
 
   it("does not change its input", () => {

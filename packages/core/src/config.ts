@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_EGRESS_DENY, parseCidrList } from "./egress-policy.js";
 import { ConfigError } from "./errors.js";
+import { parseRedisUrl, RedisTarget } from "./redis-url.js";
 import { fieldErrors } from "./zod-issues.js";
 
 const DURATION = /^(\d+)(ms|s|m|h)$/;
@@ -50,10 +51,20 @@ const cidrList = z.string().transform((text, ctx) => {
   }
 });
 
+/** Parsed once here, so a bad URL stops the service at start; the issue never repeats the URL. */
+const redisUrl = z.string().transform((text, ctx) => {
+  try {
+    return parseRedisUrl(text);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
 /** Variables every service reads. */
 export const baseEnvSchema = z.object({
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  REDIS_URL: redisUrl.prefault("redis://127.0.0.1:6379"),
   MCIC_PREFIX: prefix.default("mcic"),
   MCIC_SECRET_KEY: secretKey,
   /** The former key during a key rotation: opens old values, never seals. Empty = unset. */
@@ -87,6 +98,7 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(config)) {
     if (SECRET_NAMES.test(name)) out[name] = value === undefined ? undefined : "[redacted]";
+    else if (value instanceof RedisTarget) out[name] = value.redacted;
     else if (typeof value === "string" && /^[a-z]+:\/\/[^/]*@/.test(value))
       out[name] = value.replace(/\/\/[^/,]*@/g, "//[redacted]@");
     else out[name] = value;

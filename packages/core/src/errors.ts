@@ -61,6 +61,13 @@ export class RedisWriteError extends McicError {
   }
 }
 
+/** A REDIS_URL that cannot be used. The message never contains the URL's credentials. */
+export class RedisUrlError extends McicError {
+  constructor(message: string) {
+    super("invalid_redis_url", message);
+  }
+}
+
 /** Stored data that no longer matches its schema (hand-edited Redis, wrong key, older version). */
 export class CorruptDataError extends McicError {
   constructor(key: string, detail: string) {

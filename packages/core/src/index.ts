@@ -103,6 +103,7 @@ export {
   type NatsConnection,
 } from "./nats.js";
 export { connectRedis, redisReady, Redis } from "./redis.js";
+export { parseRedisUrl, RedisTarget, type RedisEndpoint } from "./redis-url.js";
 export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
 export { runService, type RunnableService, type ServiceBaseConfig, type ServiceDefinition } from "./service-runner.js";
 export {

@@ -1,17 +1,41 @@
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
+import { parseRedisUrl, type RedisTarget } from "./redis-url.js";
 
 export { Redis } from "ioredis";
 
-/** A Redis client that reconnects forever; callers see errors per command, not a dead client. */
-export function connectRedis(url: string, name: string): Redis {
-  return new Redis(url, {
+/** Milliseconds before the next attempt: quick at first, then every 2 s, forever. */
+const backoff = (times: number) => Math.min(times * 200, 2000);
+
+/**
+ * A Redis client that reconnects forever; callers see errors per command, not a dead client. The
+ * one place services create clients, for a single Redis or a master found through Sentinel.
+ */
+export function connectRedis(target: RedisTarget | string, name: string): Redis {
+  const { url, options } = (typeof target === "string" ? parseRedisUrl(target) : target).clientSettings();
+  const common: RedisOptions = {
     connectionName: name,
     // Commands issued in the same tick go out in one write: thousands of watches and deliveries
     // each saving a little state would otherwise cost a syscall apiece.
     enableAutoPipelining: true,
+    // Commands issued while reconnecting wait in the offline queue and fail after three
+    // reconnection attempts: a failover shows as a few seconds of errors the callers retry.
     maxRetriesPerRequest: 3,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    retryStrategy: backoff,
     lazyConnect: false,
+  };
+  if (url !== undefined) return new Redis(url, common);
+  return new Redis({
+    ...options,
+    ...common,
+    // Each reconnection asks the sentinels for the master again; when none answers, keep asking.
+    sentinelRetryStrategy: backoff,
+    // Told by the sentinels' +switch-master, drop a master that was demoted but still answers (a
+    // partition) at once rather than writing to it until a READONLY error.
+    failoverDetector: true,
+    // A demoted master refuses writes with READONLY: reconnect to the master the sentinels name
+    // now. The command fails (the caller retries it) rather than being resent: resending one
+    // command of a MULTI alone would apply half a transaction.
+    reconnectOnError: (err) => err.message.includes("READONLY"),
   });
 }
 

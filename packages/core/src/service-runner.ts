@@ -2,11 +2,12 @@ import { type Backends, type BackendOptions, connectBackends } from "./backends.
 import { redactConfig } from "./config.js";
 import { exitOnStartupError, stopOnSignals } from "./lifecycle.js";
 import { createLogger, type Logger } from "./logger.js";
+import type { RedisTarget } from "./redis-url.js";
 
 /** What every service's configuration has: where NATS and Redis are, and how to log. */
 export interface ServiceBaseConfig {
   NATS_URL: string;
-  REDIS_URL: string;
+  REDIS_URL: RedisTarget;
   MCIC_PREFIX: string;
   STREAM_REPLICAS: number;
   LOG_LEVEL: string;

@@ -1,4 +1,12 @@
-import { Redis, Registry, SecretBox, baseEnvSchema, createLogger, exitOnStartupError, parseEnv } from "@mcic/core";
+import {
+  Registry,
+  SecretBox,
+  baseEnvSchema,
+  connectRedis,
+  createLogger,
+  exitOnStartupError,
+  parseEnv,
+} from "@mcic/core";
 import { resealRegistry } from "./reseal-registry.js";
 
 /**
@@ -17,7 +25,7 @@ const envSchema = baseEnvSchema.pick({
 async function main(): Promise<number> {
   const config = parseEnv(envSchema);
   const logger = createLogger({ name: "reseal", level: config.LOG_LEVEL });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, connectionName: "mcic-reseal" });
+  const redis = connectRedis(config.REDIS_URL, "mcic-reseal");
   try {
     const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
     const box = new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS);
