@@ -1,5 +1,6 @@
 export { waitFor, type WaitOptions } from "./wait-for.js";
 export { startNats, startRedis, freePort, type TestServer } from "./servers.js";
+export { startRedisSentinel, type RedisSentinelOptions, type RedisSentinelSet } from "./sentinel.js";
 export {
   startReceiver,
   type Receiver,

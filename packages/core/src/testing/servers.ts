@@ -28,41 +28,48 @@ export async function freePort(): Promise<number> {
   });
 }
 
-interface Recipe {
+/** How to run one kind of server: the helpers of this folder build on it (sentinel.ts). */
+export interface ServerRecipe {
   binary: string;
   args: (port: number, dir: string) => string[];
+  /** Writes what the server reads at start (a config file) once the port is chosen. */
+  prepare?: (port: number, dir: string) => void;
   ready: RegExp;
   url: (port: number) => string;
 }
 
-const NATS: Recipe = {
+const NATS: ServerRecipe = {
   binary: "nats-server",
   args: (port, dir) => ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir],
   ready: /Server is ready/,
   url: (port) => `nats://127.0.0.1:${port}`,
 };
 
-const REDIS: Recipe = {
-  binary: "redis-server",
-  args: (port, dir) => [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--save",
-    "",
-    "--appendonly",
-    "yes",
-    "--appendfsync",
-    "always",
-  ],
-  ready: /Ready to accept connections/,
-  url: (port) => `redis://127.0.0.1:${port}`,
-};
+/** `redis-server` with AOF, plus `extraArgs` (a password, `--replicaof`). */
+export function redisRecipe(extraArgs: string[] = []): ServerRecipe {
+  return {
+    binary: "redis-server",
+    args: (port, dir) => [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      ...extraArgs,
+    ],
+    ready: /Ready to accept connections/,
+    url: (port) => `redis://127.0.0.1:${port}`,
+  };
+}
 
-function launch(recipe: Recipe, port: number, dir: string): Promise<ChildProcess> {
+function launch(recipe: ServerRecipe, port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(recipe.binary, recipe.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -93,7 +100,8 @@ function launch(recipe: Recipe, port: number, dir: string): Promise<ChildProcess
   });
 }
 
-async function startServer(recipe: Recipe): Promise<TestServer> {
+/** Starts a server of the recipe on a free port with a new data directory. */
+export async function startServer(recipe: ServerRecipe): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `mcic-${recipe.binary}-`));
   let port = 0;
   let child: ChildProcess | undefined;
@@ -101,6 +109,7 @@ async function startServer(recipe: Recipe): Promise<TestServer> {
   for (let attempt = 0; !child; attempt++) {
     port = await freePort();
     try {
+      recipe.prepare?.(port, dataDir);
       child = await launch(recipe, port, dataDir);
     } catch (err) {
       if (attempt >= 4) throw err;
@@ -138,5 +147,5 @@ export function startNats(): Promise<TestServer> {
 
 /** `redis-server` on a random port, AOF on so a restart keeps data (like production). */
 export function startRedis(): Promise<TestServer> {
-  return startServer(REDIS);
+  return startServer(redisRecipe());
 }
