@@ -29,9 +29,11 @@ export function connectRedis(target: RedisTarget | string, name: string): Redis 
     ...common,
     // Each reconnection asks the sentinels for the master again; when none answers, keep asking.
     sentinelRetryStrategy: backoff,
-    // Told by the sentinels' +switch-master, drop a master that was demoted but still answers (a
-    // partition) at once rather than writing to it until a READONLY error.
-    failoverDetector: true,
+    // Off on purpose: with ioredis 5.11, a +switch-master that arrives while the client is
+    // reconnecting after its master died (the common crash) ends the client for good ("Connection
+    // is closed"), seen in registry-failover.test.ts. Sentinel itself disconnects the clients of a
+    // master it demotes, and READONLY (below) covers a client that still reaches one.
+    failoverDetector: false,
     // A demoted master refuses writes with READONLY: reconnect to the master the sentinels name
     // now. The command fails (the caller retries it) rather than being resent: resending one
     // command of a MULTI alone would apply half a transaction.
