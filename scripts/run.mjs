@@ -140,7 +140,10 @@ async function main() {
     );
     await waitForLine(nats, /Server is ready/);
   } else log(`using NATS at ${NATS_URL}`);
-  if (!(await answers(REDIS_URL))) {
+  if (/^rediss?\+sentinel:/.test(REDIS_URL)) {
+    // A list of sentinels is not one address to probe: the services find the master themselves.
+    log(`using Redis through Sentinel at ${REDIS_URL.replace(/\/\/[^/]*@/, "//[redacted]@")}`);
+  } else if (!(await answers(REDIS_URL))) {
     log(`no Redis at ${REDIS_URL}: starting redis-server (data in .mcic/redis)`);
     mkdirSync(join(DATA, "redis"), { recursive: true });
     const { port } = new URL(REDIS_URL);
