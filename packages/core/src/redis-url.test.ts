@@ -78,6 +78,12 @@ describe("parseRedisUrl: Sentinel", () => {
     expect(target.redacted).toBe("redis+sentinel://s1:26379,s2:26379/mymaster");
   });
 
+  it("reads the scheme in any case", () => {
+    const target = parseRedisUrl("Redis+Sentinel://s1/main");
+    expect(target.mode).toBe("sentinel");
+    expect(target.redacted).toBe("redis+sentinel://s1:26379/main");
+  });
+
   it("takes :password alone for the default user", () => {
     const { options } = parseRedisUrl("redis+sentinel://:s3cret@s1:26379/main").clientSettings();
     expect(options).toMatchObject({ password: "s3cret", sentinelPassword: "s3cret" });

@@ -11,7 +11,7 @@ const REDACTED = "[redacted]";
 /** Host names and IPv4 addresses; IPv6 addresses come in brackets and are checked apart. */
 const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/;
-const SENTINEL_URL = /^(rediss?\+sentinel):\/\/(?:(.*)@)?([^@/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/;
+const SENTINEL_URL = /^(rediss?\+sentinel):\/\/(?:(.*)@)?([^@/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/i;
 
 interface SentinelSettings {
   sentinels: RedisEndpoint[];
@@ -63,8 +63,9 @@ export class RedisTarget {
       name: s.name,
       role: "master",
       db: s.db,
-      // Most deployments protect the sentinels with the same credentials as Redis (or none, and
-      // then Redis only warns about the unneeded AUTH): one set in the URL serves both.
+      // Most deployments protect the sentinels with the same password as Redis, or none (then
+      // the default user's AUTH is accepted with a warning): one set in the URL serves both. A
+      // named ACL user must exist on the sentinels too (docs/operations.md).
       ...(s.username !== undefined ? { username: s.username, sentinelUsername: s.username } : {}),
       ...(s.password !== undefined ? { password: s.password, sentinelPassword: s.password } : {}),
       ...(s.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
@@ -110,7 +111,8 @@ function parseSingle(text: string): RedisTarget {
 function parseSentinel(text: string): RedisTarget {
   const m = SENTINEL_URL.exec(text);
   if (!m) throw new RedisUrlError("not a valid Sentinel URL: redis+sentinel://[user:pass@]h1:26379,h2:26379/<master>");
-  const [, scheme = "", userinfo, hostList = "", path, query] = m;
+  const [, typed = "", userinfo, hostList = "", path, query] = m;
+  const scheme = typed.toLowerCase();
   const sentinels = hostList.split(",").map((part, i) => parseEndpoint(part, i + 1));
   const name = decode(path ?? "", "the master name");
   if (!name) throw new RedisUrlError("no master name: add /<master> after the sentinels (the name in sentinel.conf)");
