@@ -6,6 +6,7 @@ import {
   type Logger,
   type Redis,
   type RedisKeys,
+  RedisWriteError,
   SERVER_STATUS_FIELDS,
   type ServerStatusField,
 } from "@mcic/core";
@@ -46,7 +47,8 @@ export class DeliveryRecorder {
       p = { records: [], deadLetters: [], status: {}, parked: 0 };
       this.#pending.set(server, p);
     }
-    this.#timer ??= setTimeout(() => void this.flush(), 20);
+    // A failed write's error was logged and its dead letters' callers told: nothing to add here.
+    this.#timer ??= setTimeout(() => void this.flush().catch(() => undefined), 20);
     return p;
   }
 
@@ -98,13 +100,40 @@ export class DeliveryRecorder {
       if (Object.keys(p.status).length > 0) multi.hset(k.serverStatus(server), p.status);
       if (p.parked !== 0) multi.hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.pending, p.parked);
     }
-    const previous = this.#flushing;
+    // A write that failed (Redis failing over, say) must not lose a dead letter: its caller is told
+    // and the message comes back to be dead-lettered again. The rest (log, status, pending) is kept
+    // for the next write.
+    const previous = this.#flushing.catch(() => undefined);
     this.#flushing = previous.then(() =>
       multi.exec().then(
         () => undefined,
-        (err: unknown) => this.#logger.error({ err: (err as Error).message }, "writing delivery records failed"),
+        (err: unknown) => {
+          this.#logger.error(
+            { err: (err as Error).message },
+            "writing delivery records failed; kept for the next write",
+          );
+          const lostDeadLetters = this.#requeue(batch);
+          this.#timer ??= setTimeout(() => void this.flush().catch(() => undefined), 1000);
+          if (lostDeadLetters > 0) throw new RedisWriteError(err);
+        },
       ),
     );
     return this.#flushing;
+  }
+
+  /** Puts a batch that failed back in front of what was recorded since; returns its dead letters. */
+  #requeue(batch: Map<string, Pending>): number {
+    let deadLetters = 0;
+    for (const [server, failed] of batch) {
+      deadLetters += failed.deadLetters.length;
+      const later = this.#pending.get(server);
+      this.#pending.set(server, {
+        records: [...failed.records, ...(later?.records ?? [])],
+        deadLetters: later?.deadLetters ?? [],
+        status: { ...failed.status, ...later?.status },
+        parked: failed.parked + (later?.parked ?? 0),
+      });
+    }
+    return deadLetters;
   }
 }

@@ -144,7 +144,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     async stop() {
       await events.stop();
       await deliveries.stop();
-      await recorder.flush();
+      await recorder.flush().catch(() => undefined); // logged, and nothing awaits a dead letter any more
       lanes.stop();
       clearInterval(refreshLatest);
       await replicas.stop();
