@@ -102,7 +102,7 @@ export {
   DUPLICATE_WINDOW_MS,
   type NatsConnection,
 } from "./nats.js";
-export { connectRedis, redisReady, Redis } from "./redis.js";
+export { connectRedis, isRedisUnavailable, redisReady, Redis } from "./redis.js";
 export { parseRedisUrl, RedisTarget, type RedisEndpoint } from "./redis-url.js";
 export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
 export { runService, type RunnableService, type ServiceBaseConfig, type ServiceDefinition } from "./service-runner.js";

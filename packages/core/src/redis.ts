@@ -60,3 +60,22 @@ export async function redisReady(redis: Redis): Promise<void> {
     redis.once("end", onEnd);
   });
 }
+
+/** Replies Redis gives while it cannot serve writes or reads for now (a failover under way). */
+const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENOTFOUND"]);
+
+/**
+ * Whether an error means "Redis is unreachable or failing over right now" rather than a bug or bad
+ * data: callers answer 503 and try again, instead of 500. Looks through `cause` (RedisWriteError).
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (e.name === "MaxRetriesPerRequestError") return true;
+    if (e.message === "Connection is closed." || e.message.startsWith("Stream isn't writeable")) return true;
+    if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
+    if (e.name === "ReplyError" && TRANSIENT_REPLY.test(e.message)) return true;
+  }
+  return false;
+}

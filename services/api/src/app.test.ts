@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { ReplyError } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, KUBECONFIG, startHarness } from "./test-harness.js";
 
@@ -116,6 +117,27 @@ describe("api over HTTP", () => {
       state: "disabled",
       reason: "disabled by configuration",
     });
+  });
+
+  it("answers 503 with Retry-After while Redis fails over, and 500 (details hidden) for a bug", async () => {
+    const listServers = h.registry.listServers;
+    try {
+      h.registry.listServers = async () => {
+        throw new ReplyError("READONLY You can't write against a read only replica.");
+      };
+      const failingOver = await h.call("GET", "/api/v1/servers");
+      expect(failingOver.status).toBe(503);
+      expect(failingOver.headers.get("retry-after")).toBe("1");
+      expect(failingOver.body.type).toBe("urn:mcic:problem:redis_unavailable");
+      h.registry.listServers = async () => {
+        throw new TypeError("x is undefined");
+      };
+      const bug = await h.call("GET", "/api/v1/servers");
+      expect(bug.status).toBe(500);
+      expect(bug.text).not.toContain("x is undefined");
+    } finally {
+      h.registry.listServers = listServers;
+    }
   });
 
   it("answers unknown routes 404 and wrong methods 405 as problem+json", async () => {

@@ -1,4 +1,4 @@
-import { type FieldError, McicError, ValidationError, type Logger } from "@mcic/core";
+import { type FieldError, isRedisUnavailable, McicError, ValidationError, type Logger } from "@mcic/core";
 import type { Context, Next } from "koa";
 import type { Problem } from "./schemas.js";
 
@@ -59,6 +59,11 @@ export function problemMiddleware(logger: Logger) {
     } catch (err) {
       if (err instanceof ValidationError) {
         sendProblem(ctx, err.status, err.code, err.message, err.errors);
+      } else if (isRedisUnavailable(err)) {
+        // A Redis failover lasts seconds: tell clients to come back rather than report a bug.
+        logger.warn({ err: (err as Error).message, method: ctx.method, path: ctx.path }, "redis unavailable");
+        ctx.set("Retry-After", "1");
+        sendProblem(ctx, 503, "redis_unavailable", "Redis is unavailable (failing over?); try again shortly");
       } else if (err instanceof McicError && shown(err)) {
         if (err.status >= 500) logger.warn({ err: err.message, method: ctx.method, path: ctx.path }, err.code);
         sendProblem(ctx, err.status, err.code, err.message);
