@@ -33,7 +33,8 @@ export class RevisionReporter {
       try {
         await this.#drain(dropped);
         await this.#o.presence.applied(this.#o.id, revision);
-        this.#applied = Math.max(this.#applied ?? 0, revision);
+        // Not the maximum: a counter that went back (Redis restored from a backup) is followed.
+        this.#applied = revision;
       } catch (err) {
         // The API then waits for this replica until its deadline; the next reload reports again.
         this.#o.logger.warn({ revision, err: (err as Error).message }, "reporting the applied server revision failed");
