@@ -1,32 +1,39 @@
-import { DispatcherPresence } from "@mcic/core";
+import { DispatcherPresence, type Redis } from "@mcic/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./test-harness.js";
 
-const SYNC_MS = 300;
+const SYNC_MS = 1000;
 const body = (name: string, url = "http://127.0.0.1:9/hook") => ({ name, url, snapshot: false });
 
 describe("server changes wait for the dispatchers to apply them", () => {
   let h: Harness;
   let presence: DispatcherPresence;
+  let notices: Redis;
 
   beforeAll(async () => {
     h = await startHarness({ dispatcherSyncTimeoutMs: SYNC_MS });
     presence = new DispatcherPresence(h.redis, h.registry.keys);
+    notices = h.redis.duplicate();
+    await notices.subscribe(h.registry.keys.changes);
   });
   afterAll(async () => {
+    notices?.disconnect();
     await h.close();
   });
   beforeEach(async () => {
+    notices.removeAllListeners("message");
     await h.redis.flushall();
     h.logLines.length = 0;
   });
 
-  /** A dispatcher that heartbeats and, after `delayMs`, applies whatever revision is current then. */
+  /** A stand-in dispatcher: heartbeats, and applies each change `delayMs` after its notice. */
   async function dispatcherApplyingAfter(id: string, delayMs: number): Promise<void> {
     await presence.beat(id, await h.registry.serversRevision());
-    setTimeout(async () => {
-      await presence.applied(id, await h.registry.serversRevision());
-    }, delayMs);
+    notices.on("message", () => {
+      setTimeout(async () => {
+        await presence.applied(id, await h.registry.serversRevision());
+      }, delayMs);
+    });
   }
 
   const timed = async <T>(work: Promise<T>): Promise<[T, number]> => {
@@ -49,9 +56,9 @@ describe("server changes wait for the dispatchers to apply them", () => {
       ["POST", "/api/v1/servers/lb-1/rotate-secret", {}],
       ["DELETE", "/api/v1/servers/lb-1"],
     ];
+    await dispatcherApplyingAfter("quick", 20);
+    await dispatcherApplyingAfter("slower", 120);
     for (const [method, path, payload] of calls) {
-      await dispatcherApplyingAfter("quick", 20);
-      await dispatcherApplyingAfter("slower", 120);
       const [res, ms] = await timed(h.call(method, path, payload));
       expect(res.status, `${method} ${path}`).toBeLessThan(300);
       expect(res.headers.get("x-mcic-dispatchers")).toBe("applied");

@@ -243,10 +243,13 @@ describe("DurableConsumer", () => {
         const last = Math.max(...(await Promise.all(acks)).map((a) => a.seq));
         await stopping;
         consumer = undefined;
-        // ack_wait is 30 s: anything the stopped replica dropped would still be pending here.
-        await waitFor(() => settledThrough(last), {
-          timeoutMs: 5000,
-          message: `every message settled (stop ${round})`,
+        // ack_wait is 30 s: anything the stopped replica dropped would still be pending here (the
+        // deadline is generous for a loaded machine, and well short of ack_wait).
+        await waitFor(() => settledThrough(last), { timeoutMs: 15_000 }).catch(() => undefined);
+        const info = await jsm.consumers.info(stream, `${stream}_test`);
+        expect({ pending: info.num_pending, unacked: info.num_ack_pending }, `after stop ${round}`).toEqual({
+          pending: 0,
+          unacked: 0,
         });
       }
       expect(ids.filter((id) => !handled.has(id))).toEqual([]);
@@ -254,5 +257,5 @@ describe("DurableConsumer", () => {
       await other.stop();
       await publisher.close();
     }
-  });
+  }, 120_000);
 });
