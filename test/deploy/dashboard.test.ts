@@ -23,7 +23,12 @@ const AGREED: Record<string, string[]> = {
     "mcic_dispatcher_pending",
     "mcic_dispatcher_dead_letters_total",
   ],
-  api: ["mcic_api_requests_total", "mcic_api_request_duration_seconds"],
+  api: [
+    "mcic_api_requests_total",
+    "mcic_api_request_duration_seconds",
+    "mcic_api_dispatcher_sync_total",
+    "mcic_api_dispatcher_sync_seconds",
+  ],
 };
 const PROCESS_METRICS = ["process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "process_cpu_seconds_total"];
 /** Labels Prometheus or the metrics registry add to every series. */

@@ -82,6 +82,7 @@ export {
   type ChangeNotice,
 } from "./change-notice.js";
 export { Registry } from "./registry.js";
+export { DISPATCHER_HEARTBEAT_TTL_MS, DispatcherPresence } from "./dispatcher-presence.js";
 export type { ListedEntries } from "./registry-codec.js";
 export {
   SERVER_STATUS_FIELDS,

@@ -6,6 +6,8 @@ export function redisKeys(prefix: string) {
   return {
     /** Set of registered cluster names. */
     clusters: `${prefix}:clusters`,
+    /** Counter raised by every cluster registration write, in the same step (no follower confirms it yet). */
+    clustersRevision: `${prefix}:clusters:revision`,
     /** JSON of one cluster's stored registration (credentials sealed). */
     cluster: (name: string) => `${prefix}:{cluster:${name}}:spec`,
     /** Hash resource → JSON status written by the watcher that owns the cluster. */
@@ -18,10 +20,17 @@ export function redisKeys(prefix: string) {
     clusterObjects: (name: string, scope: string) => `${prefix}:{cluster:${name}}:objects:${scope}`,
     /** Sorted set of live watcher replicas, scored by their last heartbeat (ms). */
     watchers: `${prefix}:watchers`,
-    /** Sorted set of live dispatcher replicas, scored by their last heartbeat (ms). */
+    /** Sorted set of live dispatcher replicas, scored by their last heartbeat (ms, Redis clock). */
     dispatchers: `${prefix}:dispatchers`,
+    /** Hash replica → the revision of `serversRevision` its server index reflects. */
+    dispatchersApplied: `${prefix}:dispatchers:applied`,
     /** Set of registered server names. */
     servers: `${prefix}:servers`,
+    /**
+     * Counter raised by every server registration write, in the same step: a reader that sees
+     * revision N and then lists the servers sees every write up to N.
+     */
+    serversRevision: `${prefix}:servers:revision`,
     /** JSON of one server's stored registration (secret sealed). */
     server: (name: string) => `${prefix}:{server:${name}}:spec`,
     /** Hash of delivery status fields written by dispatchers. */

@@ -1,23 +1,29 @@
-// The Registry's Lua scripts: only registry.ts runs them. Every key of one call shares the
-// record's hash tag, so each stays one atomic step on a Redis Cluster too.
+// The Registry's Lua scripts: only registry.ts runs them. A record's own keys share its hash tag;
+// the kind's index and revision counter are global keys, so on a Redis Cluster (which SPEC does not
+// ask for: Sentinel or one managed Redis) the write scripts would need those in the record's slot.
 
-// Each script writes the record, its index and the change notice in one atomic step, so a reader
-// never sees an index entry without a record, and nobody hears of a change that did not happen.
+// Each script writes the record, its index, the kind's revision counter (KEYS[3]) and the change
+// notice in one atomic step, so a reader never sees an index entry without a record, nobody hears
+// of a change that did not happen, and whoever reads revision N then sees every write up to N.
+// Owned keys (status, delivery log, dead letters) follow from KEYS[4].
 export const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 export const REPLACE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 export const DELETE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], unpack(KEYS, 3))
+redis.call('DEL', KEYS[1], unpack(KEYS, 4))
 redis.call('SREM', KEYS[2], ARGV[2])
+redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 // REPLACE only if the record still holds exactly the text it was read as (ARGV[5]): a
@@ -25,14 +31,16 @@ return 1`;
 export const REPLACE_IF_UNCHANGED = `
 if redis.call('GET', KEYS[1]) ~= ARGV[5] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 // REPLACE that also clears the status field naming why a dispatcher disabled the server (HTTP 410):
-// replacing a registration enables it again. KEYS[3] is the server's status hash (first owned key).
+// replacing a registration enables it again. KEYS[4] is the server's status hash (first owned key).
 export const REPLACE_AND_ENABLE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[5])
+redis.call('HDEL', KEYS[4], ARGV[5])
+redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 // Takes replayed dead letters off the list (by their exact text, so entries added meanwhile stay),

@@ -269,6 +269,23 @@ describe("Registry: servers", () => {
     expect(await noticesSoFar()).toEqual([]);
   });
 
+  it("raises the servers revision with every server write that happened, and only then", async () => {
+    expect(await registry.serversRevision()).toBe(0);
+    await registry.createServer(srv("lb-1"));
+    await registry.replaceServer(srv("lb-1", { url: "https://b.example.com/hook" }));
+    await registry.replaceServerAndEnable(srv("lb-1"));
+    await registry.updateServer("lb-1", (s) => ({ ...s, secret: "v2:rotated" }));
+    await registry.updateServer("lb-1", () => undefined);
+    await registry.deleteServer("lb-1");
+    expect(await registry.serversRevision()).toBe(5);
+    // Refused writes and cluster writes leave it alone: dispatchers only wait for what changed servers.
+    await expect(registry.deleteServer("lb-1")).rejects.toBeInstanceOf(NotFoundError);
+    await registry.createServer(srv("lb-2"));
+    await expect(registry.createServer(srv("lb-2"))).rejects.toBeInstanceOf(ConflictError);
+    await registry.createCluster(cluster("east"));
+    expect(await registry.serversRevision()).toBe(6);
+  });
+
   it("keeps clusters and servers of the same name apart", async () => {
     await registry.createCluster(cluster("same"));
     await registry.createServer(srv("same"));

@@ -31,6 +31,7 @@ const UPDATE_ATTEMPTS = 5;
 interface KindSpec<T> {
   label: string;
   index: string;
+  revision: string;
   record: (name: string) => string;
   /** Keys removed with the record: status, and for servers their delivery log and dead letters. */
   owned: (name: string) => string[];
@@ -51,6 +52,7 @@ export class Registry {
       cluster: {
         label: "cluster",
         index: k.clusters,
+        revision: k.clustersRevision,
         record: k.cluster,
         owned: (n) => [k.clusterStatus(n)],
         schema: StoredClusterSchema,
@@ -58,6 +60,7 @@ export class Registry {
       server: {
         label: "server",
         index: k.servers,
+        revision: k.serversRevision,
         record: k.server,
         owned: (n) => [k.serverStatus(n), k.deadLetters(n), k.deliveries(n)],
         schema: StoredServerSchema,
@@ -75,7 +78,7 @@ export class Registry {
   ): Promise<boolean> {
     const spec = this.#kinds[kind];
     const notice = encodeChangeNotice({ kind, name, op });
-    const keys = [spec.record(name), spec.index, ...spec.owned(name)];
+    const keys = [spec.record(name), spec.index, spec.revision, ...spec.owned(name)];
     const done = await this.#redis.eval(script, keys.length, ...keys, json, name, this.keys.changes, notice, ...extra);
     return done === 1;
   }
@@ -182,6 +185,11 @@ export class Registry {
   }
   listServers(): Promise<StoredServer[]> {
     return this.#list("server");
+  }
+
+  /** Count of server registration writes: read before `listServers`, every write up to it is listed. */
+  async serversRevision(): Promise<number> {
+    return Number((await this.#redis.get(this.keys.serversRevision)) ?? 0);
   }
 
   /** Names of the registered clusters, sorted. */

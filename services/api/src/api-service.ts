@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   type Backends,
+  DispatcherPresence,
   EgressPolicy,
   type Logger,
   Registry,
@@ -35,8 +36,10 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
   // One policy for what registrations may name and for where test pings may go.
   const egress = EgressPolicy.fromConfig(config);
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS, egress });
+  const registry = new Registry({ redis, prefix: config.MCIC_PREFIX });
   const api = createApi({
-    registry: new Registry({ redis, prefix: config.MCIC_PREFIX }),
+    registry,
+    presence: new DispatcherPresence(redis, registry.keys),
     box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     logger,
     tokens: config.API_TOKENS,

@@ -1,4 +1,5 @@
 import {
+  type DispatcherPresence,
   type EgressPolicy,
   type Logger,
   type MetricsRegistry,
@@ -12,6 +13,7 @@ import {
 import { jetstream } from "@nats-io/jetstream";
 import Koa, { type Context } from "koa";
 import { bearerAuth } from "./auth.js";
+import { DEFAULT_DISPATCHER_SYNC_MS, dispatcherSync } from "./dispatcher-sync.js";
 import { egressScope } from "./egress-scope.js";
 import { loopbackHostOnly } from "./host-check.js";
 import { httpMetrics } from "./metrics.js";
@@ -29,6 +31,10 @@ import { requestSnapshot } from "./snapshots.js";
 
 export interface AppDeps {
   registry: Registry;
+  /** Dispatcher heartbeats and applied revisions: server changes are answered once all applied them. */
+  presence: DispatcherPresence;
+  /** How long a server change waits for the dispatchers at most (default 5 s). */
+  dispatcherSyncTimeoutMs?: number;
   box: SecretBox;
   logger: Logger;
   tokens: string[];
@@ -70,6 +76,13 @@ export function createApi(deps: AppDeps): Api {
     js: jetstream(deps.nats),
     sender: deps.sender,
     snapshotWaitMs: deps.snapshotWaitMs ?? 500,
+    awaitDispatchers: dispatcherSync({
+      registry: deps.registry,
+      presence: deps.presence,
+      timeoutMs: deps.dispatcherSyncTimeoutMs ?? DEFAULT_DISPATCHER_SYNC_MS,
+      logger: deps.logger,
+      metrics,
+    }),
     snapshotInBackground: (server) => {
       const work = requestSnapshot(deps.nats, {
         prefix: deps.prefix,

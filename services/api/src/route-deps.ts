@@ -1,5 +1,6 @@
 import type { Logger, NatsConnection, Registry, SecretBox, WebhookSender } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
+import type { AwaitDispatchers } from "./dispatcher-sync.js";
 
 /** What the routes use; createApp builds it from AppDeps. */
 export interface RouteDeps {
@@ -13,6 +14,8 @@ export interface RouteDeps {
   sender: WebhookSender;
   /** How long POST /servers/{name}/resync collects watcher replies. */
   snapshotWaitMs: number;
+  /** After a server registration write: waits until every live dispatcher applied it. */
+  awaitDispatchers: AwaitDispatchers;
   /** Starts a snapshot for a just-registered server without waiting for it (failures are logged). */
   snapshotInBackground: (server: string) => void;
 }

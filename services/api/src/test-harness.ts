@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import {
+  DispatcherPresence,
   type EgressPolicy,
   type NatsConnection,
   Redis,
@@ -76,6 +77,8 @@ export interface HarnessOptions {
   noStream?: boolean;
   /** The egress policy of the API and its test pings (default: SPEC's). */
   egress?: EgressPolicy;
+  /** How long a server change waits for dispatchers (default: the API's). */
+  dispatcherSyncTimeoutMs?: number;
 }
 
 /** Real redis-server and nats-server, the API on a random loopback port. */
@@ -102,6 +105,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const registry = new Registry({ redis, prefix });
   const api = createApi({
     registry,
+    presence: new DispatcherPresence(redis, registry.keys),
+    ...(options.dispatcherSyncTimeoutMs !== undefined
+      ? { dispatcherSyncTimeoutMs: options.dispatcherSyncTimeoutMs }
+      : {}),
     box: new SecretBox(randomBytes(32)),
     logger,
     tokens,

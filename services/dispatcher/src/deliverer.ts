@@ -16,11 +16,12 @@ import {
 } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { DeliveryRecorder } from "./delivery-recorder.js";
+import type { InFlightSends } from "./in-flight-sends.js";
 import type { LatestTracker } from "./latest-tracker.js";
 import type { OrderGuard } from "./order-guard.js";
 import type { ReplicaCount } from "./replica-count.js";
 import { classify, retryDelay } from "./retry-policy.js";
-import type { Target } from "./server-index.js";
+import type { ServerIndex, Target } from "./server-index.js";
 import type { ServerLanes } from "./server-lanes.js";
 
 /** Give up after this long when the server sets no maxAgeSeconds: a weekend outage survives. */
@@ -28,6 +29,10 @@ export const DEFAULT_MAX_AGE_SECONDS = 3 * 24 * 3600;
 
 export interface DelivererOptions {
   sender: WebhookSender;
+  /** The registrations as they are now: an attempt goes to the server as it is registered when it starts. */
+  servers: Pick<ServerIndex, "get" | "isDisabled">;
+  /** Requests under way, so a dropped server's last one can be waited for. */
+  sends: InFlightSends;
   recorder: DeliveryRecorder;
   latest: LatestTracker;
   lanes: ServerLanes;
@@ -69,7 +74,11 @@ export class Deliverer {
     }
     let delivered = false;
     try {
-      delivered = await this.#attempt(target, envelope, attempt, firstAttemptAt);
+      // Looked up after the claim (which can wait): a server deleted or disabled since the event
+      // was matched gets nothing, and a changed one is sent to as it is now (URL, secret).
+      const live = this.#o.servers.get(target.name);
+      if (live) delivered = await this.#attempt(live, envelope, attempt, firstAttemptAt);
+      else await this.unavailable(target.name, envelope, attempt);
     } finally {
       await order?.release(target.name, envelope.uid, envelope.resourceVersion, delivered);
     }
@@ -130,7 +139,7 @@ export class Deliverer {
       log().error({ err: err.message }, "cannot open sealed Secret values; dead-lettered");
       return false;
     }
-    const result = await sender.send(target, body);
+    const result = await this.#o.sends.track(target.name, sender.send(target, body));
     const record: DeliveryRecord = {
       eventId: envelope.id,
       attempt,
@@ -191,6 +200,28 @@ export class Deliverer {
     await this.deadLetter(target.name, envelope, result.status, result.error ?? `HTTP ${result.status}`, attempt);
     log().warn({ status: result.status, errorCode: result.errorCode }, "delivery rejected; dead-lettered");
     return false;
+  }
+
+  /**
+   * A delivery to a server that is not receiving: dead-lettered while it is disabled (to be
+   * replayed once it is enabled again), dropped when it is no longer registered.
+   */
+  async unavailable(server: string, envelope: Envelope, attempt: number): Promise<void> {
+    if (!this.#o.servers.isDisabled(server)) {
+      this.#o.logger.info({ server, eventId: envelope.id }, "server no longer registered; delivery dropped");
+      return;
+    }
+    const error = "server is disabled";
+    await this.deadLetter(server, envelope, 0, error, attempt - 1);
+    this.#o.recorder.record(server, {
+      eventId: envelope.id,
+      attempt,
+      status: 0,
+      outcome: "dead-lettered",
+      error,
+      durationMs: 0,
+      at: new Date(this.#o.now()).toISOString(),
+    });
   }
 
   /** Adds the event to the server's dead letters; resolves once that is in Redis. */

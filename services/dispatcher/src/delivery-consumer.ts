@@ -63,20 +63,7 @@ async function handleDeliveryRequest(o: DeliveryConsumerOptions, req: DeliveryRe
     target = index.get(server);
   }
   if (!target) {
-    if (index.isDisabled(server)) {
-      await deliverer.deadLetter(server, envelope, 0, "server is disabled", req.attempt - 1);
-      recorder.record(server, {
-        eventId: envelope.id,
-        attempt: req.attempt,
-        status: 0,
-        outcome: "dead-lettered",
-        error: "server is disabled",
-        durationMs: 0,
-        at,
-      });
-    } else {
-      o.logger.info({ server, eventId: envelope.id }, "server no longer registered; delivery dropped");
-    }
+    await deliverer.unavailable(server, envelope, req.attempt);
   } else if (req.reason !== "snapshot" && (await latest.superseded(server, envelope.uid, envelope.resourceVersion))) {
     recorder.record(server, {
       eventId: envelope.id,

@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import {
   type Backends,
+  DISPATCHER_HEARTBEAT_TTL_MS,
+  DispatcherPresence,
   EgressPolicy,
   type Logger,
   type MetricsRegistry,
@@ -17,11 +19,13 @@ import type { DispatcherConfig } from "./config.js";
 import { DEFAULT_MAX_AGE_SECONDS, Deliverer } from "./deliverer.js";
 import { createDeliveryConsumer } from "./delivery-consumer.js";
 import { DeliveryRecorder } from "./delivery-recorder.js";
+import { InFlightSends } from "./in-flight-sends.js";
 import { createDispatcherMetrics } from "./dispatcher-metrics.js";
 import { createEventConsumer } from "./event-consumer.js";
 import { LatestTracker } from "./latest-tracker.js";
 import { OrderGuard } from "./order-guard.js";
 import { ReplicaCount } from "./replica-count.js";
+import { RevisionReporter } from "./revision-reporter.js";
 import { ServerIndex } from "./server-index.js";
 import { ServerLanes } from "./server-lanes.js";
 
@@ -74,11 +78,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const metricsRegistry = deps.metrics ?? createMetricsRegistry("dispatcher");
   const metrics = createDispatcherMetrics(metricsRegistry);
 
+  const replicaId = deps.replicaId ?? `${hostname()}-${process.pid}`;
+  const presence = new DispatcherPresence(redis, keys, DISPATCHER_HEARTBEAT_TTL_MS);
+  const sends = new InFlightSends();
+  const reporter = new RevisionReporter({ presence, id: replicaId, sends, logger });
   const index = new ServerIndex({
     registry: new Registry({ redis, prefix }),
     subscriber,
     box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     logger,
+    onReloaded: (revision, dropped) => reporter.report(revision, dropped),
   });
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS, egress: EgressPolicy.fromConfig(config) });
   const recorder = new DeliveryRecorder({ redis, keys, logger, metrics });
@@ -89,15 +98,17 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
   const latest = new LatestTracker(redis, keys, size.latestTtlSeconds);
   const replicas = new ReplicaCount({
-    redis,
-    key: keys.dispatchers,
-    id: deps.replicaId ?? `${hostname()}-${process.pid}`,
-    ttlMs: 5000,
+    presence,
+    id: replicaId,
+    ttlMs: DISPATCHER_HEARTBEAT_TTL_MS,
+    applied: () => reporter.applied,
     logger,
   });
   const deliverer = new Deliverer({
     order: { guard: new OrderGuard(redis, keys, size.orderWaitMs), replicas },
     sender,
+    servers: index,
+    sends,
     recorder,
     latest,
     lanes,
@@ -128,6 +139,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     async start() {
       await index.start();
       await replicas.start();
+      // Once the heartbeat is up the API waits for this replica; a change it made before saw no
+      // heartbeat and did not wait, so read the registrations again before taking any event.
+      await index.reload();
       refreshLatest = setInterval(() => {
         latest
           .refresh(index.names())
@@ -147,8 +161,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       await recorder.flush().catch(() => undefined); // logged, and nothing awaits a dead letter any more
       lanes.stop();
       clearInterval(refreshLatest);
-      await replicas.stop();
+      // Reports after leaving would leave an entry nobody's heartbeat accounts for.
       index.stop();
+      await reporter.close();
+      await replicas.stop();
       await ops?.close();
       await sender.close();
     },

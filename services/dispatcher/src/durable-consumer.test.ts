@@ -43,22 +43,27 @@ afterAll(async () => {
 });
 
 let streams = 0;
-/** A stream of its own per test, so one test's messages never reach another's consumer. */
-async function startConsumer(handle: (order: Order) => Promise<HandlerOutcome>): Promise<void> {
-  stream = `S${++streams}`;
-  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
-  consumer = new DurableConsumer({
+/** A replica bound to the current stream's durable (the replicas of a dispatcher share one). */
+function replica(handle: (order: Order) => Promise<HandlerOutcome>, concurrency = 4): DurableConsumer<Order> {
+  return new DurableConsumer({
     nats: nc,
     stream,
     durable: `${stream}_test`,
     filterSubject: `${stream}.>`,
     ackWaitMs: 30_000,
     maxAckPending: 100,
-    concurrency: 4,
+    concurrency,
     logger,
     schema: Order,
     handle,
   });
+}
+
+/** A stream of its own per test, so one test's messages never reach another's consumer. */
+async function startConsumer(handle: (order: Order) => Promise<HandlerOutcome>, concurrency = 4): Promise<void> {
+  stream = `S${++streams}`;
+  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  consumer = replica(handle, concurrency);
   await consumer.start();
 }
 
@@ -154,4 +159,103 @@ describe("DurableConsumer", () => {
     consumer = undefined;
     await waitFor(() => settledThrough(seq), { message: "the message in hand acked" });
   });
+
+  it("hands back at once what it pulled but did not start when stopped, and finishes what it holds", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const first: string[] = [];
+    // One at a time: the first message is held, the other 19 wait in the client's buffer.
+    await startConsumer(async (order) => {
+      first.push(order.id);
+      await released;
+      return undefined;
+    }, 1);
+    const ids = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    let last = 0;
+    for (const id of ids) last = await publish({ id, qty: 1 });
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(stream, `${stream}_test`);
+        return first.length === 1 && info.num_pending === 0 && info.num_ack_pending === 20;
+      },
+      { message: "all 20 pulled by the first replica, one in hand" },
+    );
+
+    const second: string[] = [];
+    const other = replica(async (order) => {
+      second.push(order.id);
+      return undefined;
+    });
+    await other.start();
+    try {
+      const stopping = consumer?.stop();
+      const stoppedAt = Date.now();
+      // ack_wait is 30 s: only a hand-back gets them there this soon.
+      await waitFor(() => second.length === 19, { timeoutMs: 5000, message: "the other replica to get all 19" });
+      expect(Date.now() - stoppedAt).toBeLessThan(5000);
+      expect([...first, ...second].sort()).toEqual([...ids].sort());
+
+      release();
+      await stopping;
+      consumer = undefined;
+      await waitFor(() => settledThrough(last), { message: "all 20 acked" });
+      expect(first).toHaveLength(1);
+      const handedBack = logLines.find((l) => l.msg === "handed pulled messages back on stop" && l.stream === stream);
+      expect(handedBack?.messages).toBe(19);
+    } finally {
+      release();
+      await other.stop();
+    }
+  });
+
+  it("leaves nothing waiting for ack_wait when stopped while messages keep arriving (eight stops)", async () => {
+    const handled = new Set<string>();
+    const handle = async (order: Order): Promise<HandlerOutcome> => {
+      handled.add(order.id);
+      await new Promise((r) => setTimeout(r, 2));
+      return undefined;
+    };
+    await startConsumer(handle, 64);
+    const other = replica(handle, 64);
+    await other.start();
+    // Its own connection, as a watcher publishes: the stop's UNSUB does not queue behind these.
+    const publisher = await connect({ servers: server.url, noAsyncTraces: true });
+    const ids: string[] = [];
+    try {
+      const js = jetstream(publisher);
+      // Whether a message is on its way at the very moment of a stop is chance: stop eight times.
+      for (let round = 0; round < 8; round++) {
+        if (!consumer) {
+          consumer = replica(handle, 64);
+          await consumer.start();
+        }
+        const acks: Promise<{ seq: number }>[] = [];
+        let stopping: Promise<void> | undefined;
+        for (let i = 0; i < 2000; i++) {
+          const id = `r${round}-${i}`;
+          ids.push(id);
+          acks.push(js.publish(`${stream}.orders`, JSON.stringify({ id, qty: 1 })));
+          if (i === 1000) stopping = consumer?.stop();
+          if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+        const last = Math.max(...(await Promise.all(acks)).map((a) => a.seq));
+        await stopping;
+        consumer = undefined;
+        // ack_wait is 30 s: anything the stopped replica dropped would still be pending here (the
+        // deadline is generous for a loaded machine, and well short of ack_wait).
+        await waitFor(() => settledThrough(last), { timeoutMs: 15_000 }).catch(() => undefined);
+        const info = await jsm.consumers.info(stream, `${stream}_test`);
+        expect({ pending: info.num_pending, unacked: info.num_ack_pending }, `after stop ${round}`).toEqual({
+          pending: 0,
+          unacked: 0,
+        });
+      }
+      expect(ids.filter((id) => !handled.has(id))).toEqual([]);
+    } finally {
+      await other.stop();
+      await publisher.close();
+    }
+  }, 120_000);
 });

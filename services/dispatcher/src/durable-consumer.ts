@@ -7,7 +7,7 @@ import {
   jetstream,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import { type NatsConnection, type Subscription, nanos } from "@nats-io/transport-node";
 import type { z } from "zod";
 
 /** A handled message is acked, unless the handler asks for it back later (not due yet). */
@@ -40,6 +40,13 @@ export class DurableConsumer<T> {
   #messages: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
   readonly #slots: Semaphore;
+  #stopping = false;
+  #stopped!: () => void;
+  /** Resolves when stop() is called: a message waiting for a slot then goes back at once. */
+  readonly #stopSignal = new Promise<void>((resolve) => {
+    this.#stopped = resolve;
+  });
+  #handedBack = 0;
 
   constructor(options: DurableConsumerOptions<T>) {
     this.#o = options;
@@ -71,7 +78,14 @@ export class DurableConsumer<T> {
   async #run(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
       // A semaphore, not Promise.race over everything in flight (O(in flight) per message).
-      await this.#slots.acquire();
+      const slot = !this.#stopping && (this.#slots.tryAcquire() || (await this.#slotUnlessStopping()));
+      if (!slot) {
+        // Pulled but not started once stopping: back to the stream at once for another replica,
+        // instead of waiting out ack_wait. The client yields every buffered message before it ends.
+        msg.nak();
+        this.#handedBack++;
+        continue;
+      }
       const work = this.#handle(msg).catch((err: unknown) => {
         this.#o.logger.error(
           { err, stream: this.#o.stream, seq: msg.seq },
@@ -84,6 +98,32 @@ export class DurableConsumer<T> {
         this.#inFlight.delete(work);
         this.#slots.release();
       });
+    }
+  }
+
+  /** Waits for a free slot and takes it; false (no slot taken) once stop() was called. */
+  async #slotUnlessStopping(): Promise<boolean> {
+    while (!this.#stopping) {
+      if (this.#slots.tryAcquire()) return true;
+      await Promise.race([this.#slots.room(), this.#stopSignal]);
+    }
+    return false;
+  }
+
+  /**
+   * Ends the pulls with the server's last word. Stopping the iterator alone unsubscribes at once,
+   * so messages the server sent before it heard of that are dropped in the client and wait out
+   * ack_wait (up to 36 per stop at 1,500 messages/s, measured). Draining the inbox subscription (UNSUB, then a
+   * round trip) lets them arrive to be handed back; the client library ends the iterator itself
+   * when its subscription drains. That subscription is not public: without it, plain stop.
+   */
+  async #drainInbox(): Promise<void> {
+    const sub = (this.#messages as unknown as { sub?: Subscription } | undefined)?.sub;
+    if (!sub || typeof sub.drain !== "function" || sub.isClosed()) return;
+    try {
+      await sub.drain();
+    } catch (err) {
+      this.#o.logger.warn({ stream: this.#o.stream, err: (err as Error).message }, "draining the pull inbox failed");
     }
   }
 
@@ -106,10 +146,22 @@ export class DurableConsumer<T> {
     else msg.ack();
   }
 
-  /** Stops taking messages and waits for those in hand; unacked ones go back to the stream. */
+  /**
+   * Stops taking messages: every message pulled but not started goes back to the stream at once
+   * (nak), those in hand are finished.
+   */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stopped();
+    await this.#drainInbox();
     this.#messages?.stop();
     await this.#loop;
+    if (this.#handedBack > 0) {
+      this.#o.logger.info(
+        { stream: this.#o.stream, messages: this.#handedBack },
+        "handed pulled messages back on stop",
+      );
+    }
     await Promise.all(this.#inFlight);
   }
 }

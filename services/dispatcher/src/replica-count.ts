@@ -1,23 +1,31 @@
-import type { Logger, Redis } from "@mcic/core";
+import type { DispatcherPresence, Logger } from "@mcic/core";
 
 /**
- * How many dispatcher replicas are alive, from a heartbeat sorted set in Redis. The order guard
- * costs Redis round trips, so it is switched on only while more than one replica runs.
+ * This replica's heartbeat, and how many dispatcher replicas are alive. The order guard costs
+ * Redis round trips, so it is switched on only while more than one replica runs. Each beat also
+ * carries the registration revision this replica applied (see RevisionReporter), so the API can
+ * tell a live replica that lags from one that is gone.
  */
 export class ReplicaCount {
-  readonly #redis: Redis;
-  readonly #key: string;
+  readonly #presence: DispatcherPresence;
   readonly #id: string;
   readonly #ttlMs: number;
+  readonly #applied: () => number | undefined;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #count = 1;
 
-  constructor(options: { redis: Redis; key: string; id: string; ttlMs: number; logger: Logger }) {
-    this.#redis = options.redis;
-    this.#key = options.key;
+  constructor(options: {
+    presence: DispatcherPresence;
+    id: string;
+    ttlMs: number;
+    applied: () => number | undefined;
+    logger: Logger;
+  }) {
+    this.#presence = options.presence;
     this.#id = options.id;
     this.#ttlMs = options.ttlMs;
+    this.#applied = options.applied;
     this.#logger = options.logger;
   }
 
@@ -39,18 +47,11 @@ export class ReplicaCount {
   }
 
   async #beat(): Promise<void> {
-    const now = Date.now();
-    const [, , count] = (await this.#redis
-      .multi()
-      .zadd(this.#key, now, this.#id)
-      .zremrangebyscore(this.#key, "-inf", now - this.#ttlMs)
-      .zcard(this.#key)
-      .exec()) as [unknown, unknown, [Error | null, number]];
-    this.#count = count[1];
+    this.#count = await this.#presence.beat(this.#id, this.#applied());
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#redis.zrem(this.#key, this.#id);
+    await this.#presence.leave(this.#id);
   }
 }

@@ -34,6 +34,11 @@ export interface ServerIndexOptions {
   box: SecretBox;
   logger: Logger;
   reloadIntervalMs?: number;
+  /**
+   * After each reload: the registration revision it reflects (every write up to it is in) and
+   * the servers that stopped receiving (deleted or disabled).
+   */
+  onReloaded?: (revision: number, dropped: string[]) => void;
 }
 
 /**
@@ -46,6 +51,7 @@ export class ServerIndex {
   #byName = new Map<string, Target>();
   #disabled = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #following = false;
 
   constructor(options: ServerIndexOptions) {
     this.#o = options;
@@ -53,19 +59,24 @@ export class ServerIndex {
 
   async start(): Promise<void> {
     const { subscriber, registry, logger } = this.#o;
+    this.#following = true;
     await followChanges(subscriber, registry.keys.changes, logger, {
       onNotice: (notice) => {
-        if (notice.kind !== "server") return;
+        if (notice.kind !== "server" || !this.#following) return;
         void this.reload().then(() => logger.info({ server: notice.name, op: notice.op }, "server change applied"));
       },
-      onReconnect: () => void this.reload(),
+      onReconnect: () => {
+        if (this.#following) void this.reload();
+      },
     });
     await this.reload();
     this.#timer = setInterval(() => void this.reload(), this.#o.reloadIntervalMs ?? 30_000);
     this.#timer.unref();
   }
 
+  /** Stops following changes (the subscriber connection belongs to the caller). */
   stop(): void {
+    this.#following = false;
     clearInterval(this.#timer);
   }
 
@@ -92,12 +103,18 @@ export class ServerIndex {
   readonly reload = coalesced(
     async () => {
       const { registry } = this.#o;
+      // Read first: the list read after it holds every write up to it.
+      const revision = await registry.serversRevision();
       const servers = await registry.listServers();
       const reasons = await registry.disabledReasons(servers.map((s) => s.name));
       const active = servers.filter((s) => isActive(s, { disabledReason: reasons.get(s.name) }));
+      const targets = active.flatMap((s) => this.#target(s));
+      const byName = new Map(targets.map((t) => [t.name, t]));
+      const dropped = this.names().filter((name) => !byName.has(name));
       this.#disabled = new Set(servers.filter((s) => !active.includes(s)).map((s) => s.name));
-      this.#targets = active.flatMap((s) => this.#target(s));
-      this.#byName = new Map(this.#targets.map((t) => [t.name, t]));
+      this.#targets = targets;
+      this.#byName = byName;
+      this.#o.onReloaded?.(revision, dropped);
     },
     (err) => this.#o.logger.error({ err }, "server reload failed; keeping the previous list"),
   );

@@ -76,6 +76,7 @@ export function mountSeedCompatRoutes(routes: ApiRoutes, deps: RouteDeps): void 
         await rollback(undo, logger);
         throw err;
       }
+      await deps.awaitDispatchers(ctx);
       // No snapshot: the cluster is new, so its watcher publishes every existing object as ADDED anyway.
       ctx.status = 201;
       ctx.set("Location", `${PATH}?ClusterName=${cluster.name}`);
@@ -144,6 +145,7 @@ export function mountSeedCompatRoutes(routes: ApiRoutes, deps: RouteDeps): void 
       }
       // Deleting loses delivery logs and dead letters, which no rollback could restore: so it comes last.
       for (const name of extra) await registry.deleteServer(name).catch(ignoreNotFound);
+      await deps.awaitDispatchers(ctx);
       for (const name of created) {
         if (result.find((s) => s.name === name)?.enabled) deps.snapshotInBackground(name);
       }
@@ -180,6 +182,7 @@ export function mountSeedCompatRoutes(routes: ApiRoutes, deps: RouteDeps): void 
         await registry.deleteServer(s.name).catch(ignoreNotFound);
       }
       await registry.deleteCluster(name);
+      await deps.awaitDispatchers(ctx);
       ctx.status = 204;
     },
   });

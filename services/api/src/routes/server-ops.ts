@@ -7,6 +7,7 @@ import {
   inactiveReason,
   openServer,
 } from "@mcic/core";
+import { DISPATCHERS_HEADER, DISPATCHERS_HEADER_DOC } from "../dispatcher-sync.js";
 import type { RouteDeps } from "../route-deps.js";
 import { NO_OPTIONS, UnavailableError, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
@@ -78,7 +79,8 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     description:
       "Stores a new secret (the one given, or a generated one) and keeps the current one signing too for " +
       "`graceSeconds` (default 86400, at most 2592000): deliveries and test pings then carry `webhook-signature: " +
-      "v1,<new> v1,<old>`. Update the receiver to the new secret within the grace. The old secret is never shown.",
+      "v1,<new> v1,<old>`. Update the receiver to the new secret within the grace. The old secret is never shown. " +
+      "Answered once every live dispatcher signs with the new secret (at most 5 s; see `X-Mcic-Dispatchers`).",
     tag: "servers",
     params,
     what: "server",
@@ -86,7 +88,11 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     bodyOptional: true,
     examples: ROTATE_SECRET_EXAMPLES,
     responses: {
-      200: { description: "rotated; the new `secret` is shown here and never again", schema: RotateSecretResultSchema },
+      200: {
+        description: "rotated; the new `secret` is shown here and never again",
+        schema: RotateSecretResultSchema,
+        headers: { [DISPATCHERS_HEADER]: DISPATCHERS_HEADER_DOC },
+      },
     },
     handler: async (ctx, { params, body }) => {
       const secret = body.secret ?? generateWebhookSecret();
@@ -95,6 +101,7 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
         rotateSecret(current, box, { secret, graceSeconds: body.graceSeconds, now: at }),
       );
       logger.info({ server: params.name, graceSeconds: body.graceSeconds }, "server secret rotated");
+      await deps.awaitDispatchers(ctx);
       ctx.body = { secret, previousExpiresAt: previousExpiry({ graceSeconds: body.graceSeconds, now: at }) };
     },
   });

@@ -1,3 +1,4 @@
+import { DISPATCHERS_HEADER, DISPATCHERS_HEADER_DOC } from "../dispatcher-sync.js";
 import type { RouteDeps } from "../route-deps.js";
 import { requireSameName, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
@@ -6,9 +7,12 @@ import { toServerView, toStoredServer } from "../server-records.js";
 
 export function mountServerRoutes(
   routes: ApiRoutes,
-  deps: Pick<RouteDeps, "registry" | "box" | "now" | "snapshotInBackground">,
+  deps: Pick<RouteDeps, "registry" | "box" | "now" | "snapshotInBackground" | "awaitDispatchers">,
 ): void {
-  const { registry, box, now } = deps;
+  const { registry, box, now, awaitDispatchers } = deps;
+  const synced = { [DISPATCHERS_HEADER]: DISPATCHERS_HEADER_DOC };
+  const waits =
+    " Answered once every live dispatcher applied the change (at most 5 s; see the `X-Mcic-Dispatchers` header).";
   const params = NameParams("server");
   const tag = "servers";
 
@@ -31,7 +35,8 @@ export function mountServerRoutes(
     summary: "Register a server",
     description:
       "With `snapshot: true` (the default) and `enabled: true`, watchers are then asked to deliver the current " +
-      "state of every matching object to it (as ADDED events with `snapshot: true`).",
+      `state of every matching object to it (as ADDED events with \`snapshot: true\`).${waits} Events made after ` +
+      "the answer are delivered to it.",
     tag,
     body: ServerBody,
     examples: SERVER_EXAMPLES,
@@ -39,13 +44,14 @@ export function mountServerRoutes(
       201: {
         description: "registered; a generated `secret` is shown here and never again",
         schema: ServerViewSchema,
-        headers: { Location: { description: "URL of the new server", schema: { type: "string" } } },
+        headers: { Location: { description: "URL of the new server", schema: { type: "string" } }, ...synced },
       },
       409: { description: "a server of that name exists" },
     },
     handler: async (ctx, { body }) => {
       const { stored, secret } = toStoredServer(body, box, now());
       await registry.createServer(stored);
+      await awaitDispatchers(ctx);
       ctx.status = 201;
       ctx.set("Location", `/api/v1/servers/${stored.name}`);
       ctx.body = { ...toServerView(stored, box), ...(secret ? { secret } : {}) };
@@ -75,18 +81,19 @@ export function mountServerRoutes(
     summary: "Replace a server's registration",
     description:
       "The body is a whole registration, as for POST; `name` must equal the path. Without `secret` the current " +
-      "secret is kept. A server disabled by an HTTP 410 answer is enabled again.",
+      `secret is kept. A server disabled by an HTTP 410 answer is enabled again.${waits}`,
     tag,
     params,
     what: "server",
     body: ServerBody,
     examples: SERVER_EXAMPLES,
-    responses: { 200: { description: "replaced", schema: ServerViewSchema } },
+    responses: { 200: { description: "replaced", schema: ServerViewSchema, headers: synced } },
     handler: async (ctx, { params, body }) => {
       requireSameName(body.name, params.name);
       const previous = await requireServer(registry, params.name);
       const { stored } = toStoredServer(body, box, now(), previous);
       await registry.replaceServerAndEnable(stored);
+      await awaitDispatchers(ctx);
       ctx.body = toServerView(stored, box);
     },
   });
@@ -96,12 +103,14 @@ export function mountServerRoutes(
     path: "/api/v1/servers/{name}",
     operationId: "deleteServer",
     summary: "Forget a server, its delivery log and dead letters",
+    description: `Nothing is sent to it once this answered.${waits}`,
     tag,
     params,
     what: "server",
-    responses: { 204: { description: "deleted" } },
+    responses: { 204: { description: "deleted", headers: synced } },
     handler: async (ctx, { params }) => {
       await registry.deleteServer(params.name);
+      await awaitDispatchers(ctx);
       ctx.status = 204;
     },
   });
