@@ -84,6 +84,7 @@ export function createApi(deps: AppDeps): Api {
       metrics,
     }),
     snapshotInBackground: (server) => {
+      // requestSnapshot publishes before its first await; the flush makes sure NATS has it.
       const work = requestSnapshot(deps.nats, {
         prefix: deps.prefix,
         server,
@@ -100,6 +101,9 @@ export function createApi(deps: AppDeps): Api {
       );
       background.add(work);
       void work.finally(() => background.delete(work));
+      return deps.nats.flush().catch((err: unknown) => {
+        deps.logger.warn({ server, err: (err as Error).message }, "snapshot request for a new server failed");
+      });
     },
   };
 

@@ -16,6 +16,10 @@ export interface RouteDeps {
   snapshotWaitMs: number;
   /** After a server registration write: waits until every live dispatcher applied it. */
   awaitDispatchers: AwaitDispatchers;
-  /** Starts a snapshot for a just-registered server without waiting for it (failures are logged). */
-  snapshotInBackground: (server: string) => void;
+  /**
+   * Asks the watchers for a just-registered server's snapshot; resolves once NATS has the request
+   * (answer the client only then: a cluster it registers next must not be snapshotted and listed
+   * both), while the replies are collected in the background (failures are logged).
+   */
+  snapshotInBackground: (server: string) => Promise<void>;
 }

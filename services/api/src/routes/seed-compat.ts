@@ -147,7 +147,7 @@ export function mountSeedCompatRoutes(routes: ApiRoutes, deps: RouteDeps): void 
       for (const name of extra) await registry.deleteServer(name).catch(ignoreNotFound);
       await deps.awaitDispatchers(ctx);
       for (const name of created) {
-        if (result.find((s) => s.name === name)?.enabled) deps.snapshotInBackground(name);
+        if (result.find((s) => s.name === name)?.enabled) await deps.snapshotInBackground(name);
       }
       ctx.body = view(cluster, result, box, secrets);
     },

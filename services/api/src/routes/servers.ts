@@ -52,10 +52,10 @@ export function mountServerRoutes(
       const { stored, secret } = toStoredServer(body, box, now());
       await registry.createServer(stored);
       await awaitDispatchers(ctx);
+      if (stored.snapshot && stored.enabled) await deps.snapshotInBackground(stored.name);
       ctx.status = 201;
       ctx.set("Location", `/api/v1/servers/${stored.name}`);
       ctx.body = { ...toServerView(stored, box), ...(secret ? { secret } : {}) };
-      if (stored.snapshot && stored.enabled) deps.snapshotInBackground(stored.name);
     },
   });
 
