@@ -55,7 +55,11 @@ export class SnapshotResponder {
           this.#o.logger.warn({ err: (e as Error).message }, "ignoring malformed snapshot request");
           return;
         }
-        const work = this.#answer(request, (reply) => msg.respond(JSON.stringify(reply))).catch((e: unknown) =>
+        // The clusters held when the request arrived, not after the lookups below: a cluster taken
+        // meanwhile was listed from scratch for every server, so snapshotting it too would send
+        // each of its objects twice.
+        const owned = [...this.#o.supervisor.clusters];
+        const work = this.#answer(request, owned, (reply) => msg.respond(JSON.stringify(reply))).catch((e: unknown) =>
           this.#o.logger.error({ err: e, server: request.server, requestId: request.requestId }, "snapshot failed"),
         );
         this.#running.add(work);
@@ -64,7 +68,11 @@ export class SnapshotResponder {
     });
   }
 
-  async #answer(request: { requestId: string; server: string }, reply: (r: object) => void): Promise<void> {
+  async #answer(
+    request: { requestId: string; server: string },
+    owned: readonly string[],
+    reply: (r: object) => void,
+  ): Promise<void> {
     const { registry, supervisor, logger, js, prefix, box } = this.#o;
     const server = await registry.getServer(request.server);
     if (!server) {
@@ -73,7 +81,7 @@ export class SnapshotResponder {
     }
     const matches = compileFilters(server.filters);
     const wanted = server.filters.clusters?.length ? new Set(server.filters.clusters) : undefined;
-    const clusters = supervisor.clusters.filter((c) => !wanted || wanted.has(c));
+    const clusters = owned.filter((c) => !wanted || wanted.has(c));
     reply({ watcherId: supervisor.watcherId, clusters });
     const log = logger.child({ server: request.server, requestId: request.requestId });
     let queued = 0;
