@@ -1,92 +1,35 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Script } from "node:vm";
 import { type TestServer, freePort, startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { type ServiceProcess, newSecretKey, startService } from "../support/stack.js";
+import {
+  COMPOSE_FILE,
+  type ComposeService,
+  ROOT,
+  commandOf,
+  compose,
+  healthTest,
+  mountsNamedVolume,
+  resolveCompose,
+} from "./compose-file.js";
+import { LocalProcesses } from "./local-processes.js";
+import { requireBinary } from "./require-binary.js";
 import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
 
 // docker-compose.yml checked without a Docker engine: `docker-compose config` (Debian's
 // docker-compose, v1 syntax) must accept it, and its resolved form must have what the contract's
 // (docs/contract.md) "docker compose up" promises. The demo profile's inline scripts are run for real.
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const COMPOSE_FILE = join(ROOT, "docker-compose.yml");
-
-interface ComposeService {
-  image?: string;
-  build?: { context: string; dockerfile?: string; target?: string; args?: Record<string, string> };
-  command?: string[] | string;
-  environment?: Record<string, string | null>;
-  ports?: unknown[];
-  container_name?: string;
-  volumes?: (string | { type?: string; source?: string; target: string })[];
-  healthcheck?: { test: string[] | string; interval?: string };
-  depends_on?: Record<string, { condition: string }> | string[];
-  profiles?: string[];
-  restart?: string;
-}
-
-function requireBinary(name: string, install: string): void {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-  if (found.status !== 0) {
-    throw new Error(`"${name}" is not on PATH; this test needs it. Install it: ${install} (.ci/run does when missing)`);
-  }
-}
-
-/** Runs docker-compose on the repo's file with only the given variables (no .env, no shell values). */
-function compose(args: string[], vars: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), "mcic-compose-"));
-  try {
-    const envFile = join(dir, "env");
-    writeFileSync(
-      envFile,
-      Object.entries(vars)
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(""),
-    );
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? dir };
-    return spawnSync("docker-compose", ["--env-file", envFile, "-f", COMPOSE_FILE, ...args], {
-      encoding: "utf8",
-      env,
-      cwd: ROOT,
-      timeout: 20_000,
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+// The ha profile has its own file, compose-ha.test.ts.
 
 const VARS = { API_TOKENS: "token-one,token-two", MCIC_SECRET_KEY: newSecretKey() };
-
-function commandOf(service: ComposeService): string[] {
-  if (!Array.isArray(service.command)) throw new Error("commands are written in exec (list) form");
-  return service.command;
-}
 
 /** The JavaScript of a `node -e <script>` command. */
 function nodeEvalScript(argv: string[]): string {
   expect(argv.slice(0, 2)).toEqual(["node", "-e"]);
   expect(argv).toHaveLength(3);
   return argv[2] as string;
-}
-
-/** Whether a named volume of the file is mounted at `target` (short "src:dst[:mode]" or long syntax). */
-function mountsNamedVolume(service: ComposeService, target: string, volumes: Record<string, unknown>): boolean {
-  return (service.volumes ?? []).some((v) => {
-    const [source, dest] = typeof v === "string" ? v.split(":") : [v.source, v.target];
-    return dest === target && source !== undefined && source in volumes;
-  });
-}
-
-function healthTest(service: ComposeService): string[] {
-  const test = service.healthcheck?.test;
-  if (!Array.isArray(test)) throw new Error("healthcheck.test is written in exec (list) form");
-  return test;
 }
 
 describe("docker-compose.yml", () => {
@@ -97,14 +40,7 @@ describe("docker-compose.yml", () => {
     requireBinary("docker-compose", "apt-get install docker-compose");
     const quiet = compose(["config", "-q"], VARS);
     if (quiet.status !== 0) throw new Error(`docker-compose config -q failed:\n${quiet.stderr}${quiet.error ?? ""}`);
-    const resolved = compose(["--profile", "demo", "config"], VARS);
-    if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
-    const doc = parse(resolved.stdout) as {
-      services: Record<string, ComposeService>;
-      volumes: Record<string, unknown>;
-    };
-    services = doc.services;
-    volumes = doc.volumes ?? {};
+    ({ services, volumes } = resolveCompose("demo", VARS));
   });
 
   it("refuses to start without API_TOKENS and MCIC_SECRET_KEY, naming them", () => {
@@ -244,16 +180,13 @@ describe("docker-compose.yml demo profile, its scripts run against a real api an
   let redis: TestServer;
   const started: ServiceProcess[] = [];
   let apiUrl: string;
-  const children: ChildProcess[] = [];
+  const local = new LocalProcesses();
   let services: Record<string, ComposeService>;
 
   beforeAll(async () => {
-    requireBinary("docker-compose", "apt-get install docker-compose");
     const kubeSimCli = join(ROOT, "test/dist/kube-sim/cli.js");
     if (!existsSync(kubeSimCli)) throw new Error(`${kubeSimCli} is missing: build first (npx tsc -b; make test does)`);
-    const resolved = compose(["--profile", "demo", "config"], VARS);
-    if (resolved.status !== 0) throw new Error(`docker-compose config failed:\n${resolved.stderr}`);
-    services = (parse(resolved.stdout) as { services: Record<string, ComposeService> }).services;
+    services = resolveCompose("demo", VARS).services;
     [nats, redis] = await Promise.all([startNats(), startRedis()]);
     const env = {
       NATS_URL: nats.url,
@@ -273,28 +206,12 @@ describe("docker-compose.yml demo profile, its scripts run against a real api an
   });
 
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+    await local.stopAll();
     await Promise.all(started.map((s) => s.kill("SIGTERM")));
     await Promise.all([nats?.stop(), redis?.stop()]);
   });
 
-  function run(argv: string[], env: Record<string, string>) {
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    const output = { text: "" };
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output.text += chunk.toString();
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output.text += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    return { child, output, exited };
-  }
+  const run = (argv: string[], env: Record<string, string>) => local.run(argv, { env, cwd: ROOT });
 
   it("kube-sim, the receiver and the registration job work as compose runs them", async () => {
     // kube-sim as compose runs it, on a free loopback port instead of 0.0.0.0:6443.

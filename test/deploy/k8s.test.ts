@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { requireBinary } from "./require-binary.js";
 import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
 
 // k8s/ rendered with `kubectl kustomize` (any kubectl from Debian's 1.20 on) and every object
@@ -17,13 +18,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NAMESPACE = "mcic";
 
 type Obj = Record<string, any>;
-
-function requireBinary(name: string, install: string): void {
-  const found = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
-  if (found.status !== 0) {
-    throw new Error(`"${name}" is not on PATH; this test needs it. Install it: ${install} (.ci/run does when missing)`);
-  }
-}
 
 function render(overlay: string): Obj[] {
   const out = spawnSync("kubectl", ["kustomize", join(ROOT, "k8s", "overlays", overlay)], {
