@@ -90,3 +90,17 @@ export function mountsNamedVolume(service: ComposeService, target: string, volum
   return mountsOf(service).some((m) => m.target === target && m.source in volumes);
 }
 
+/** The services of profile "ha" (docker-compose.yml): the node names the URLs and routes use. */
+export const HA_NODES = {
+  nats: ["nats-1", "nats-2", "nats-3"],
+  redis: ["redis-1", "redis-2"],
+  sentinel: ["sentinel-1", "sentinel-2", "sentinel-3"],
+} as const;
+
+/** The value after `flag` in an argument list. */
+export function argAfter(argv: string[], flag: string): string {
+  const at = argv.indexOf(flag);
+  const value = at < 0 ? undefined : argv[at + 1];
+  if (value === undefined) throw new Error(`no ${flag} in ${argv.join(" ")}`);
+  return value;
+}
