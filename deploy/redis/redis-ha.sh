@@ -58,23 +58,21 @@ sentinel)
   if [ ! -f "$conf" ]; then
     master=$(current_master)
     # Sentinel refuses to start on a master host it cannot resolve: wait for the master to answer.
-    # shellcheck disable=SC2086
-    until timeout 3 redis-cli -h ${master% *} -p ${master#* } ping >/dev/null 2>&1; do
+    until timeout 3 redis-cli -h "${master% *}" -p "${master#* }" ping >/dev/null 2>&1; do
       echo "redis-ha: waiting for the master ${master% *}:${master#* }"
       sleep 2
       master=$(current_master)
     done
-    cat >"$conf.new" <<CONF
-port ${SENTINEL_PORT:-26379}
-sentinel resolve-hostnames yes
-sentinel announce-hostnames yes
-sentinel announce-ip $ANNOUNCE_HOST
-sentinel announce-port ${SENTINEL_PORT:-26379}
-sentinel monitor $MASTER_NAME $master ${QUORUM:-2}
-sentinel down-after-milliseconds $MASTER_NAME ${DOWN_AFTER_MS:-5000}
-sentinel failover-timeout $MASTER_NAME 60000
-sentinel parallel-syncs $MASTER_NAME 1
-CONF
+    printf '%s\n' \
+      "port ${SENTINEL_PORT:-26379}" \
+      "sentinel resolve-hostnames yes" \
+      "sentinel announce-hostnames yes" \
+      "sentinel announce-ip $ANNOUNCE_HOST" \
+      "sentinel announce-port ${SENTINEL_PORT:-26379}" \
+      "sentinel monitor $MASTER_NAME $master ${QUORUM:-2}" \
+      "sentinel down-after-milliseconds $MASTER_NAME ${DOWN_AFTER_MS:-5000}" \
+      "sentinel failover-timeout $MASTER_NAME 60000" \
+      "sentinel parallel-syncs $MASTER_NAME 1" >"$conf.new"
     mv "$conf.new" "$conf"
   fi
   exec redis-sentinel "$conf" "$@"

@@ -1,15 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parse } from "yaml";
+import { ROOT } from "./deploy-files.js";
 import { requireBinary } from "./require-binary.js";
 
 // docker-compose.yml as `docker-compose config` (Debian's docker-compose, v1 syntax) resolves it,
 // for checks without a Docker engine.
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const COMPOSE_FILE = join(ROOT, "docker-compose.yml");
 
 export interface ComposeService {
@@ -96,11 +95,3 @@ export const HA_NODES = {
   redis: ["redis-1", "redis-2"],
   sentinel: ["sentinel-1", "sentinel-2", "sentinel-3"],
 } as const;
-
-/** The value after `flag` in an argument list. */
-export function argAfter(argv: string[], flag: string): string {
-  const at = argv.indexOf(flag);
-  const value = at < 0 ? undefined : argv[at + 1];
-  if (value === undefined) throw new Error(`no ${flag} in ${argv.join(" ")}`);
-  return value;
-}

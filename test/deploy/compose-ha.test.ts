@@ -1,16 +1,7 @@
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newSecretKey } from "../support/stack.js";
-import {
-  type ComposeService,
-  HA_NODES,
-  ROOT,
-  argAfter,
-  commandOf,
-  healthTest,
-  mountsOf,
-  resolveCompose,
-} from "./compose-file.js";
+import { type ComposeService, HA_NODES, commandOf, healthTest, mountsOf, resolveCompose } from "./compose-file.js";
+import { REDIS_HA_SCRIPT, argAfter, redisHaRequiredVars } from "./deploy-files.js";
 import { CLUSTER_STREAM_REPLICAS, MCIC_SERVICES, SPEC_VARS, parseSentinelUrl } from "./spec-facts.js";
 
 // docker-compose.yml profile "ha", checked on its resolved form: the three NATS nodes really route
@@ -18,7 +9,6 @@ import { CLUSTER_STREAM_REPLICAS, MCIC_SERVICES, SPEC_VARS, parseSentinelUrl } f
 // of them in the contract's URL forms. compose-ha-run.test.ts runs the same commands on this machine.
 
 const VARS = { API_TOKENS: "token-one", MCIC_SECRET_KEY: newSecretKey() };
-const SCRIPT = join(ROOT, "deploy", "redis", "redis-ha.sh");
 const REDIS_GROUP = [...HA_NODES.redis, ...HA_NODES.sentinel];
 
 describe("docker-compose.yml profile ha", () => {
@@ -85,10 +75,11 @@ describe("docker-compose.yml profile ha", () => {
       expect(svc.user).toBe("redis");
       const argv = commandOf(svc);
       expect(argv).toEqual(["sh", argv[1], isSentinel ? "sentinel" : "redis"]);
-      expect(mountsOf(svc)).toContainEqual({ source: SCRIPT, target: argv[1], readOnly: true });
+      expect(mountsOf(svc)).toContainEqual({ source: REDIS_HA_SCRIPT, target: argv[1], readOnly: true });
       // Every node of the group agrees on its name, the first master and the sentinels; each
       // announces the name the others reach it by.
       expect(env(name)).toEqual({ ...env("redis-1"), ANNOUNCE_HOST: name });
+      for (const variable of redisHaRequiredVars()) expect(env(name)[variable], `${name}: ${variable}`).toBeTruthy();
       expect(healthTest(svc)).toEqual(
         isSentinel ? ["CMD", "redis-cli", "-p", "26379", "ping"] : ["CMD", "redis-cli", "ping"],
       );

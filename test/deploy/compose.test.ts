@@ -7,13 +7,13 @@ import { type ServiceProcess, newSecretKey, startService } from "../support/stac
 import {
   COMPOSE_FILE,
   type ComposeService,
-  ROOT,
   commandOf,
   compose,
   healthTest,
   mountsNamedVolume,
   resolveCompose,
 } from "./compose-file.js";
+import { ROOT } from "./deploy-files.js";
 import { LocalProcesses } from "./local-processes.js";
 import { requireBinary } from "./require-binary.js";
 import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
