@@ -1,121 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { NAMESPACE, type Obj, byPrefix, container, find, matches, render, validate } from "./k8s-render.js";
 import { requireBinary } from "./require-binary.js";
 import { MCIC_SERVICES, SERVICE_PORTS, SPEC_VARS } from "./spec-facts.js";
 
-// k8s/ rendered with `kubectl kustomize` (any kubectl from Debian's 1.20 on) and every object
-// checked two ways, offline:
-//   1. kubernetes-models: the Kubernetes OpenAPI schema per kind (required fields, types, enums);
-//   2. the field lists of @kubernetes/client-node's models: no unknown (misspelt) field anywhere,
-//      which the API server would drop silently.
-// Then the facts operators rely on are asserted on the rendered objects.
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const NAMESPACE = "mcic";
-
-type Obj = Record<string, any>;
-
-function render(overlay: string): Obj[] {
-  const out = spawnSync("kubectl", ["kustomize", join(ROOT, "k8s", "overlays", overlay)], {
-    encoding: "utf8",
-    timeout: 20_000,
-  });
-  if (out.status !== 0)
-    throw new Error(`kubectl kustomize k8s/overlays/${overlay} failed:\n${out.stderr}${out.error ?? ""}`);
-  const docs = parseAllDocuments(out.stdout);
-  for (const doc of docs) if (doc.errors.length > 0) throw new Error(`bad YAML from kustomize: ${doc.errors[0]}`);
-  return docs.map((d) => d.toJS() as Obj).filter(Boolean);
-}
-
-/** Schema errors of one object from kubernetes-models (by apiVersion and kind). */
-async function schemaErrors(obj: Obj): Promise<string[]> {
-  const path = `kubernetes-models/${obj.apiVersion}/${obj.kind}`;
-  let mod: Record<string, any>;
-  try {
-    mod = await import(path);
-  } catch {
-    return [`no schema for ${obj.apiVersion} ${obj.kind} (${path})`];
-  }
-  const Model = mod[obj.kind] ?? mod.default;
-  try {
-    new Model(structuredClone(obj)).validate();
-    return [];
-  } catch (err) {
-    return [(err as Error).message];
-  }
-}
-
-/** Fields that no Kubernetes model of that place knows (typos such as `readinesProbe`). */
-function unknownFields(obj: Obj): string[] {
-  const version = String(obj.apiVersion).split("/").pop() ?? "";
-  const root = `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind}`;
-  if (!(k8s as Obj)[root]?.getAttributeTypeMap) return [`no field list for ${obj.apiVersion} ${obj.kind} (${root})`];
-  const problems: string[] = [];
-  const walk = (value: unknown, type: string, at: string): void => {
-    if (value === null || value === undefined) return;
-    const array = /^Array<(.+)>$/.exec(type);
-    if (array) {
-      if (!Array.isArray(value)) problems.push(`${at}: expected a list`);
-      else for (const [i, item] of value.entries()) walk(item, array[1] as string, `${at}[${i}]`);
-      return;
-    }
-    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
-    if (map) {
-      for (const [key, item] of Object.entries(value as Obj)) walk(item, map[1] as string, `${at}.${key}`);
-      return;
-    }
-    const model = (k8s as Obj)[type];
-    if (!model?.getAttributeTypeMap) return; // string, number, boolean, Date, IntOrString, any
-    if (typeof value !== "object" || Array.isArray(value)) {
-      problems.push(`${at}: expected an object (${type})`);
-      return;
-    }
-    const fields = model.getAttributeTypeMap() as { baseName: string; type: string }[];
-    for (const [key, item] of Object.entries(value as Obj)) {
-      const field = fields.find((f) => f.baseName === key);
-      if (!field) problems.push(`${at}.${key}: unknown field of ${type}`);
-      else walk(item, field.type, `${at}.${key}`);
-    }
-  };
-  walk(obj, root, `${obj.kind}/${obj.metadata?.name}`);
-  return problems;
-}
-
-async function validate(objects: Obj[]): Promise<string[]> {
-  const problems: string[] = [];
-  for (const obj of objects) {
-    const name = `${obj.kind}/${obj.metadata?.name}`;
-    for (const e of await schemaErrors(obj)) problems.push(`${name}: ${e}`);
-    problems.push(...unknownFields(obj));
-  }
-  return problems;
-}
-
-function find(objects: Obj[], kind: string, name: string): Obj {
-  const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
-  if (!found) throw new Error(`${kind}/${name} is not in the rendered output`);
-  return found;
-}
-
-function byPrefix(objects: Obj[], kind: string, prefix: string): Obj {
-  const found = objects.filter((o) => o.kind === kind && String(o.metadata?.name).startsWith(prefix));
-  if (found.length !== 1) throw new Error(`expected one ${kind} named ${prefix}*, found ${found.length}`);
-  return found[0] as Obj;
-}
-
-function container(deployment: Obj): Obj {
-  const containers = deployment.spec.template.spec.containers as Obj[];
-  expect(containers).toHaveLength(1);
-  return containers[0] as Obj;
-}
-
-function matches(selector: Obj, labels: Obj): boolean {
-  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-}
+// Every overlay of k8s/ rendered and validated (k8s-render.ts), then the facts operators rely on
+// asserted on the rendered objects. k8s-ha.test.ts has the ha overlay's own checks.
 
 describe("kubernetes manifests: validation catches mistakes", () => {
   it("reports a misspelt field, a missing required field and a wrong type", async () => {
@@ -142,7 +31,7 @@ describe("kubernetes manifests: validation catches mistakes", () => {
   });
 });
 
-for (const overlay of ["dev", "prod"] as const) {
+for (const overlay of ["dev", "prod", "ha"] as const) {
   describe(`k8s/overlays/${overlay}`, () => {
     let objects: Obj[];
 
@@ -189,8 +78,9 @@ for (const overlay of ["dev", "prod"] as const) {
       }
       const replicas = (name: string) => find(objects, "Deployment", `mcic-${name}`).spec.replicas;
       expect(replicas("watcher")).toBe(2);
-      expect(replicas("api")).toBe(overlay === "prod" ? 2 : 1);
-      expect(replicas("dispatcher")).toBe(overlay === "prod" ? 3 : 2);
+      // ha builds on prod.
+      expect(replicas("api")).toBe(overlay === "dev" ? 1 : 2);
+      expect(replicas("dispatcher")).toBe(overlay === "dev" ? 2 : 3);
     });
 
     it("runs every pod as non-root with a read-only root filesystem and no capabilities", () => {
@@ -201,7 +91,7 @@ for (const overlay of ["dev", "prod"] as const) {
         expect(pod.securityContext.seccompProfile, w.metadata.name).toEqual({ type: "RuntimeDefault" });
         expect(pod.securityContext.runAsUser, w.metadata.name).toBeGreaterThan(0);
         expect(pod.automountServiceAccountToken, w.metadata.name).toBe(false);
-        for (const c of pod.containers as Obj[]) {
+        for (const c of [...(pod.initContainers ?? []), ...pod.containers] as Obj[]) {
           expect(c.securityContext.readOnlyRootFilesystem, c.name).toBe(true);
           expect(c.securityContext.allowPrivilegeEscalation, c.name).toBe(false);
           expect(c.securityContext.capabilities.drop, c.name).toEqual(["ALL"]);
@@ -229,7 +119,7 @@ for (const overlay of ["dev", "prod"] as const) {
       const config = byPrefix(objects, "ConfigMap", "mcic-config");
       for (const key of Object.keys(config.data)) expect(SPEC_VARS, key).toContain(key);
       expect(config.data.NATS_URL).toMatch(/^nats:\/\//);
-      expect(config.data.REDIS_URL).toMatch(/^rediss?:\/\//);
+      expect(config.data.REDIS_URL).toMatch(/^(rediss?|redis\+sentinel):\/\//);
       for (const name of MCIC_SERVICES) {
         const c = container(find(objects, "Deployment", `mcic-${name}`));
         expect(c.envFrom).toEqual([{ configMapRef: { name: config.metadata.name } }]);
@@ -271,7 +161,7 @@ for (const overlay of ["dev", "prod"] as const) {
       expect(hpa.spec.metrics).toEqual([
         { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
       ]);
-      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual(overlay === "prod" ? [3, 20] : [2, 10]);
+      expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual(overlay === "dev" ? [2, 10] : [3, 20]);
       const d = find(objects, "Deployment", "mcic-dispatcher");
       expect(d.spec.replicas).toBe(hpa.spec.minReplicas);
       expect(container(d).resources.requests.cpu).toBeTruthy();
@@ -368,13 +258,18 @@ for (const overlay of ["dev", "prod"] as const) {
     }
 
     if (overlay === "prod") {
-      it("points at existing NATS and Redis, replicates the stream 3 times, pins images, ships no Secret", () => {
+      it("points at existing NATS and Redis and replicates the stream 3 times", () => {
         const config = byPrefix(objects, "ConfigMap", "mcic-config");
         expect(config.data.STREAM_REPLICAS).toBe("3");
         expect(config.data.NATS_URL.split(",")).toHaveLength(3);
         expect(config.data.NATS_URL).not.toBe("nats://nats:4222");
         expect(config.data.REDIS_URL).not.toBe("redis://redis:6379");
         expect(objects.filter((o) => o.kind === "StatefulSet")).toEqual([]);
+      });
+    }
+
+    if (overlay !== "dev") {
+      it("pins images and ships no Secret", () => {
         for (const name of MCIC_SERVICES) {
           expect(container(find(objects, "Deployment", `mcic-${name}`)).image).toMatch(
             new RegExp(`^mcic/${name}(:\\d+\\.\\d+\\.\\d+|@sha256:[0-9a-f]{64})$`),
