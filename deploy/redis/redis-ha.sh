@@ -12,6 +12,8 @@
 #   SENTINEL_PORT   a sentinel's port (26379)
 #   QUORUM          sentinels that must agree the master is down before a failover (2 of 3)
 #   DOWN_AFTER_MS   how long the master must not answer to be down (5000)
+# A failover whose vote the sentinels split is tried again after twice the failover timeout: 10 s
+# keeps that retry at 20 s without a master, not the minutes of Sentinel's defaults.
 #
 # Sentinel, not the command line, knows who the master is: after a failover the first master is a
 # replica. So a node asks the sentinels first, and only when none answers (the very first start,
@@ -71,7 +73,7 @@ sentinel)
       "sentinel announce-port ${SENTINEL_PORT:-26379}" \
       "sentinel monitor $MASTER_NAME $master ${QUORUM:-2}" \
       "sentinel down-after-milliseconds $MASTER_NAME ${DOWN_AFTER_MS:-5000}" \
-      "sentinel failover-timeout $MASTER_NAME 60000" \
+      "sentinel failover-timeout $MASTER_NAME 10000" \
       "sentinel parallel-syncs $MASTER_NAME 1" >"$conf.new"
     mv "$conf.new" "$conf"
   fi

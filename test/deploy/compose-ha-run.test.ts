@@ -1,16 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis, connectNats, deliveriesStreamName, eventsStreamName } from "@mcic/core";
-import { type TestServer, startRedis, waitFor } from "@mcic/core/testing";
+import { connectNats, deliveriesStreamName, eventsStreamName } from "@mcic/core";
+import { waitFor } from "@mcic/core/testing";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventPublisher, ingressEnvelope } from "../support/events.js";
 import { type ServiceProcess, newSecretKey, startService } from "../support/stack.js";
-import { type ComposeService, HA_NODES, commandOf, mountsOf, resolveCompose } from "./compose-file.js";
+import { type ComposeService, HA_NODES, commandOf, resolveCompose } from "./compose-file.js";
 import { argAfter } from "./deploy-files.js";
 import { LocalAddresses } from "./local-addresses.js";
+import { LocalRedisGroup } from "./local-redis-group.js";
 import { type LocalProcess, LocalProcesses } from "./local-processes.js";
 import { requireBinary } from "./require-binary.js";
 import { CLUSTER_STREAM_REPLICAS } from "./spec-facts.js";
@@ -28,7 +29,6 @@ describe("docker-compose.yml profile ha, its commands run on this machine", () =
   const dirs: string[] = [];
   const started: ServiceProcess[] = [];
   const clients: { close(): Promise<unknown> }[] = [];
-  let plainRedis: TestServer | undefined;
 
   const service = (name: string) => {
     const found = services[name];
@@ -47,12 +47,12 @@ describe("docker-compose.yml profile ha, its commands run on this machine", () =
     services = resolveCompose("ha", VARS).services;
   });
 
-  afterAll(async () => {
-    await Promise.all(started.map((s) => s.kill("SIGKILL")));
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  // After each test, so one test's servers neither load the next nor hold ports it expects free.
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((s) => s.kill("SIGKILL")));
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
     await local.stopAll();
-    await plainRedis?.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
   it("the three nats-server command lines form a cluster that keeps 3-replica streams through a lost node", async () => {
@@ -79,12 +79,20 @@ describe("docker-compose.yml profile ha, its commands run on this machine", () =
       nodes.set(node, local.run([...localArgv, "-a", "127.0.0.1"], { env: {}, cwd: tempDir(node) }));
     };
 
-    // One node alone answers its health check, unhealthy: compose starts nothing on it yet.
+    // Alone, a node is unhealthy (no JetStream meta leader): compose starts nothing on it yet.
+    // (nats-server 2.9 may answer 200 for an instant at start, before its cluster state exists;
+    // compose's first check comes 5 s later.)
     const [first, ...others] = HA_NODES.nats;
     startNode(first);
-    const alone = await waitFor(() => health(first).catch(() => undefined), { message: `${first} to answer` });
-    expect(alone.status).toBe(503);
-    expect(await alone.text()).toMatch(/meta leader/);
+    await waitFor(
+      async () => {
+        const res = await health(first);
+        const body = await res.text();
+        if (res.status === 503 && /meta leader/.test(body)) return true;
+        throw new Error(`${res.status} ${body}`);
+      },
+      { message: `${first} alone to be unhealthy` },
+    );
 
     for (const node of others) startNode(node);
     for (const node of HA_NODES.nats) {
@@ -94,9 +102,10 @@ describe("docker-compose.yml profile ha, its commands run on this machine", () =
       });
     }
 
-    // The watcher with watcher-ha's variables creates mcic's streams on three nodes. REDIS_URL is
-    // a plain Redis here: the redis+sentinel:// form is the other test's.
-    plainRedis = await startRedis();
+    // The watcher with watcher-ha's variables (addresses made local) on this cluster and on the
+    // Redis group of the profile, through the sentinels.
+    const redis = await LocalRedisGroup.create(services, local, tempDir);
+    await redis.startAll();
     const haEnv = Object.fromEntries(
       Object.entries(service("watcher-ha").environment ?? {}).filter((e): e is [string, string] => e[1] !== null),
     );
@@ -105,7 +114,7 @@ describe("docker-compose.yml profile ha, its commands run on this machine", () =
     const watcher = startService("watcher", {
       ...haEnv,
       NATS_URL: natsUrl,
-      REDIS_URL: plainRedis.url,
+      REDIS_URL: redis.localize(haEnv.REDIS_URL ?? ""),
       MCIC_PREFIX: prefix,
       METRICS_PORT: "0",
     });
@@ -154,93 +163,48 @@ describe("docker-compose.yml profile ha, its commands run on this machine", () =
   }, 90_000);
 
   it("redis-ha.sh: sentinels find the master, fail over to the replica, and the old master returns as a replica", async () => {
-    // "localhost", not an address: Sentinel resolves and announces names as it does in containers.
-    const addrs = new LocalAddresses("localhost");
-    const group = [...HA_NODES.redis, ...HA_NODES.sentinel];
-    const envOf = (name: string) => service(name).environment ?? {};
-    const redisPort = (envOf("redis-1").INITIAL_MASTER ?? "").split(":")[1] as string;
-    const sentinelPort = (envOf("redis-1").SENTINELS ?? "").split(",")[0]?.split(":")[1] as string;
-    const isSentinel = (name: string) => (HA_NODES.sentinel as readonly string[]).includes(name);
-    for (const name of group) await addrs.add(name, isSentinel(name) ? sentinelPort : redisPort);
-    const portOf = (name: string) => addrs.port(name, isSentinel(name) ? sentinelPort : redisPort);
-    const masterName = envOf("redis-1").MASTER_NAME as string;
-
-    const processes = new Map<string, LocalProcess>();
-    const start = (name: string, cwd: string) => {
-      const svc = service(name);
-      const mounts = mountsOf(svc);
-      const argv = commandOf(svc).map((arg) => mounts.find((m) => m.target === arg)?.source ?? arg);
-      const env: Record<string, string> = { [isSentinel(name) ? "SENTINEL_PORT" : "REDIS_PORT"]: String(portOf(name)) };
-      for (const [key, value] of Object.entries(envOf(name))) {
-        if (value !== null) env[key] = key === "ANNOUNCE_HOST" ? "localhost" : addrs.rewrite(value);
-      }
-      const proc = local.run([...argv, "--bind", "127.0.0.1"], { env, cwd });
-      processes.set(name, proc);
-      return proc;
-    };
-    const ask = async (name: string, ...command: string[]) => {
-      const client = new Redis({ port: portOf(name), host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null });
-      // A refused connection rejects connect() below; without a listener ioredis would also print it.
-      client.on("error", () => undefined);
-      try {
-        await client.connect();
-        return await client.call(command[0] as string, ...command.slice(1));
-      } finally {
-        client.disconnect();
-      }
-    };
-    const masterOf = async (sentinel: string) =>
-      ((await ask(sentinel, "SENTINEL", "get-master-addr-by-name", masterName)) as string[]).join(":");
-    const says = (proc: LocalProcess | undefined, line: string) =>
-      waitFor(() => proc?.output.text.includes(line), { message: `"${line}" in:\n${proc?.output.text}` });
-
+    const group = await LocalRedisGroup.create(services, local, tempDir);
     const [first, second] = HA_NODES.redis;
-    const dataDirs = new Map(group.map((name) => [name, tempDir(name)]));
-    await says(start(first, dataDirs.get(first) as string), "redis-ha: starting as the master");
-    await says(start(second, dataDirs.get(second) as string), `starting as a replica of localhost:${portOf(first)}`);
-    await waitFor(async () => String(await ask(first, "INFO", "replication")).includes("connected_slaves:1"), {
-      message: `${second} replicating ${first}`,
-    });
-    for (const name of HA_NODES.sentinel) start(name, dataDirs.get(name) as string);
+    const { masterName } = group;
+    await group.startAll();
     for (const name of HA_NODES.sentinel) {
       await waitFor(
         async () =>
-          (await masterOf(name)) === `localhost:${portOf(first)}` &&
-          ((await ask(name, "SENTINEL", "replicas", masterName)) as unknown[]).length === 1 &&
-          ((await ask(name, "SENTINEL", "sentinels", masterName)) as unknown[]).length === 2,
-        { timeoutMs: 20_000, message: `${name} to know the master, the replica and the other sentinels` },
+          ((await group.ask(name, "SENTINEL", "replicas", masterName)) as unknown[]).length === 1 &&
+          ((await group.ask(name, "SENTINEL", "sentinels", masterName)) as unknown[]).length === 2,
+        { timeoutMs: 20_000, message: `${name} to know the replica and the other sentinels` },
       );
     }
-    expect(await ask("sentinel-1", "SENTINEL", "ckquorum", masterName)).toMatch(/^OK/);
+    expect(await group.ask("sentinel-1", "SENTINEL", "ckquorum", masterName)).toMatch(/^OK/);
     // Each sentinel rewrote its own copy of the config in its data directory.
-    expect(readFileSync(join(dataDirs.get("sentinel-1") as string, "sentinel.conf"), "utf8")).toMatch(
-      /sentinel known-sentinel/,
-    );
+    expect(readFileSync(join(group.dataDir("sentinel-1"), "sentinel.conf"), "utf8")).toMatch(/sentinel known-sentinel/);
 
-    await ask(first, "SET", "ha-check", "written before the failover");
-    expect(await ask(first, "WAIT", "1", "5000")).toBe(1);
-    await processes.get(first)?.kill();
+    await group.ask(first, "SET", "ha-check", "written before the failover");
+    expect(await group.ask(first, "WAIT", "1", "5000")).toBe(1);
+    await group.kill(first);
+    // Down after 5 s, then the vote; a split vote is retried 20 s later (failover-timeout 10 s).
     for (const name of HA_NODES.sentinel) {
-      await waitFor(async () => (await masterOf(name)) === `localhost:${portOf(second)}`, {
-        timeoutMs: 30_000,
+      await waitFor(async () => (await group.masterOf(name)) === `localhost:${group.portOf(second)}`, {
+        timeoutMs: 45_000,
         intervalMs: 250,
-        message: `${name} to fail over to ${second}`,
+        message: `${name} to fail over to ${second}:\n${HA_NODES.sentinel.map((s) => group.tail(s)).join("\n")}`,
       });
     }
-    expect(await ask(second, "GET", "ha-check")).toBe("written before the failover");
+    expect(await group.ask(second, "GET", "ha-check")).toBe("written before the failover");
 
     // The old master, started by the same command, asks the sentinels and follows the new master.
-    await says(start(first, dataDirs.get(first) as string), `starting as a replica of localhost:${portOf(second)}`);
-    await waitFor(async () => String(await ask(first, "INFO", "replication")).includes("master_link_status:up"), {
+    group.start(first);
+    await group.says(first, `starting as a replica of localhost:${group.portOf(second)}`);
+    await waitFor(async () => String(await group.ask(first, "INFO", "replication")).includes("master_link_status:up"), {
       timeoutMs: 15_000,
       message: `${first} replicating ${second}`,
     });
-    expect(await ask(first, "GET", "ha-check")).toBe("written before the failover");
+    expect(await group.ask(first, "GET", "ha-check")).toBe("written before the failover");
 
     // A sentinel that lost its config (a new container) watches the current master, not the first.
-    await processes.get("sentinel-3")?.kill();
-    start("sentinel-3", tempDir("sentinel-3"));
-    await waitFor(async () => (await masterOf("sentinel-3")) === `localhost:${portOf(second)}`, {
+    await group.kill("sentinel-3");
+    group.start("sentinel-3", tempDir("sentinel-3"));
+    await waitFor(async () => (await group.masterOf("sentinel-3")) === `localhost:${group.portOf(second)}`, {
       message: "a fresh sentinel-3 to watch the current master",
     });
   }, 120_000);

@@ -12,7 +12,7 @@ export interface LocalProcess {
 
 /**
  * Runs the commands a container would run, as plain processes, and kills every one still running
- * on `stopAll` (from afterAll, so a failed test leaves nothing behind).
+ * on `stopAll` (from afterAll or afterEach, so a failed test leaves nothing behind).
  */
 export class LocalProcesses {
   private readonly started: LocalProcess[] = [];
@@ -47,6 +47,6 @@ export class LocalProcesses {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.started.map((p) => p.kill()));
+    await Promise.all(this.started.splice(0).map((p) => p.kill()));
   }
 }
