@@ -5,9 +5,21 @@ import { eventsStreamName, eventsSubjectWildcard } from "./envelope.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
+/** The servers of NATS_URL: one URL, or a comma list of a cluster's nodes (spaces allowed). */
+export function natsServers(url: string): string[] {
+  return url
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/**
+ * Connects to the first node of the list that answers, and on a cluster moves to another node
+ * whenever its node goes away (the servers learn each other's addresses from the cluster too).
+ */
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
   return connect({
-    servers: url.split(","),
+    servers: natsServers(url),
     name,
     // Async stack traces cost ~60% of JetStream publish throughput on the hot path.
     noAsyncTraces: true,
