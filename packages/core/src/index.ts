@@ -153,4 +153,5 @@ export {
   StreamPublishError,
   type StreamAck,
   type StreamPublisherOptions,
+  type ResendReason,
 } from "./stream-publisher.js";
