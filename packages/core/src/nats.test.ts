@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliveriesStreamName } from "./delivery.js";
 import { eventsStreamName } from "./envelope.js";
 import { connectNats, ensureDeliveriesStream, ensureEventsStream, type NatsConnection, natsServers } from "./nats.js";
-import { type NatsCluster, startNatsCluster, waitFor } from "./testing/index.js";
+import { type NatsCluster, type TestServer, startNats, startNatsCluster, waitFor } from "./testing/index.js";
 
 describe("natsServers", () => {
   it("reads one URL or a comma list of a cluster's nodes, spaces and stray commas ignored", () => {
@@ -13,6 +13,27 @@ describe("natsServers", () => {
       "nats://b:4222",
       "nats://c:4222",
     ]);
+  });
+});
+
+describe("ensureEventsStream on one server", () => {
+  let server: TestServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    server = await startNats();
+    nc = await connectNats(server.url, "nats-test-single");
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it("fails at once, saying why, when asked for replicas a lone server cannot give", async () => {
+    const started = Date.now();
+    await expect(ensureEventsStream(nc, { prefix: "lone", replicas: 3 })).rejects.toThrow(/replicas/i);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
 
@@ -56,6 +77,24 @@ describe("streams on a 3-node JetStream cluster", () => {
     // Started again with the same settings (every service does at start): nothing changes.
     const jsm = await ensureEventsStream(nc, { prefix: "rep", replicas: 3 });
     expect((await jsm.streams.info(eventsStreamName("rep"))).config.num_replicas).toBe(3);
+  });
+
+  it("gives three services starting together their streams (nats-server 2.9 leaves racing creates unanswered)", async () => {
+    const started = Date.now();
+    const services = await Promise.all([0, 1, 2].map((i) => connectNats(cluster.url, `service-${i}`)));
+    try {
+      await Promise.all(
+        services.map(async (service) => {
+          await ensureEventsStream(service, { prefix: "race", replicas: 3 });
+          await ensureDeliveriesStream(service, { prefix: "race", replicas: 3 });
+        }),
+      );
+    } finally {
+      await Promise.all(services.map((service) => service.close()));
+    }
+    await placed(eventsStreamName("race"), 3);
+    await placed(deliveriesStreamName("race"), 3);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it("moves an existing stream from 1 to 3 replicas and back, keeping its messages and consumers", async () => {

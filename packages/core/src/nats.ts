@@ -1,7 +1,15 @@
-import { type JetStreamManager, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
+import {
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  type StreamConfig,
+  StorageType,
+} from "@nats-io/jetstream";
+import { connect, errors, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { deliveriesStreamName, deliveriesSubjectWildcard } from "./delivery.js";
 import { eventsStreamName, eventsSubjectWildcard } from "./envelope.js";
+import type { Logger } from "./logger.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
@@ -32,12 +40,18 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
 export const DUPLICATE_WINDOW_MS = 15 * 60_000;
 export const EVENTS_MAX_AGE_MS = 7 * 24 * 3600_000;
 
+/** A stream's settings from the configuration, and where to say it is not ready yet. */
+export interface StreamOptions {
+  prefix: string;
+  replicas: number;
+  logger?: Logger;
+  /** How long to keep trying while JetStream cannot answer (default 60 s). */
+  timeoutMs?: number;
+}
+
 /** Creates the events stream when missing, or brings its settings up to date. */
-export async function ensureEventsStream(
-  nc: NatsConnection,
-  options: { prefix: string; replicas: number },
-): Promise<JetStreamManager> {
-  return ensureStream(nc, {
+export async function ensureEventsStream(nc: NatsConnection, options: StreamOptions): Promise<JetStreamManager> {
+  return ensureStream(nc, options, {
     name: eventsStreamName(options.prefix),
     subjects: [eventsSubjectWildcard(options.prefix)],
     storage: StorageType.File,
@@ -52,11 +66,8 @@ export async function ensureEventsStream(
  * The per-server delivery queue (retries, replays, snapshots): a work queue, so a message is gone
  * once a dispatcher acknowledged it.
  */
-export async function ensureDeliveriesStream(
-  nc: NatsConnection,
-  options: { prefix: string; replicas: number },
-): Promise<JetStreamManager> {
-  return ensureStream(nc, {
+export async function ensureDeliveriesStream(nc: NatsConnection, options: StreamOptions): Promise<JetStreamManager> {
+  return ensureStream(nc, options, {
     name: deliveriesStreamName(options.prefix),
     subjects: [deliveriesSubjectWildcard(options.prefix)],
     storage: StorageType.File,
@@ -77,23 +88,62 @@ interface StreamSettings {
   num_replicas: number;
 }
 
-async function ensureStream(nc: NatsConnection, config: StreamSettings): Promise<JetStreamManager> {
+/**
+ * On a NATS cluster the streams' API answers slowly or not at all for a while: a new cluster
+ * electing its meta leader, a stream electing its leader, and (nats-server 2.9) a create or update
+ * of a stream while another one for it is in flight, which is what three services starting
+ * together send. So a timeout or a 503 is retried, with back-off, until `timeoutMs`.
+ */
+async function ensureStream(
+  nc: NatsConnection,
+  options: StreamOptions,
+  config: StreamSettings,
+): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await applyStream(jsm, config);
+      return jsm;
+    } catch (err) {
+      const delay = Math.min(2_000, 100 * 2 ** attempt);
+      if (!isTransient(err) || Date.now() + delay > deadline) throw err;
+      options.logger?.warn({ stream: config.name, err: (err as Error).message }, "stream not ready; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+async function applyStream(jsm: JetStreamManager, config: StreamSettings): Promise<void> {
   const name = config.name;
+  let current: StreamConfig | undefined;
   try {
-    await jsm.streams.info(name);
-    const { storage: _s, retention: _r, ...mutable } = config;
-    await jsm.streams.update(name, mutable);
+    current = (await jsm.streams.info(name)).config;
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
+  }
+  if (!current) {
     try {
       await jsm.streams.add(config);
     } catch (addErr) {
       // Another replica created it between our info and add: that is the outcome we wanted.
       if (!String((addErr as Error).message).includes("already in use")) throw addErr;
     }
+    return;
   }
-  return jsm;
+  const { storage: _s, retention: _r, ...mutable } = config;
+  // Every service start would otherwise send an update through the cluster's meta leader.
+  const same =
+    current.subjects?.join(",") === mutable.subjects.join(",") &&
+    current.duplicate_window === mutable.duplicate_window &&
+    current.max_age === mutable.max_age &&
+    current.num_replicas === mutable.num_replicas;
+  if (!same) await jsm.streams.update(name, mutable);
+}
+
+/** JetStream could not answer now (no leader, busy, a concurrent request); asking again can work. */
+function isTransient(err: unknown): boolean {
+  return err instanceof errors.TimeoutError || (err instanceof JetStreamApiError && err.status === 503);
 }
 
 function isStreamNotFound(err: unknown): boolean {
