@@ -1,15 +1,14 @@
 import {
-  JetStreamApiError,
   type JetStreamManager,
   jetstreamManager,
   RetentionPolicy,
   type StreamConfig,
   StorageType,
 } from "@nats-io/jetstream";
-import { connect, errors, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { deliveriesStreamName, deliveriesSubjectWildcard } from "./delivery.js";
 import { eventsStreamName, eventsSubjectWildcard } from "./envelope.js";
-import type { Logger } from "./logger.js";
+import { type JetStreamRetryOptions, retryWhileUnavailable } from "./jetstream-retry.js";
 
 export type { NatsConnection } from "@nats-io/transport-node";
 
@@ -40,13 +39,10 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
 export const DUPLICATE_WINDOW_MS = 15 * 60_000;
 export const EVENTS_MAX_AGE_MS = 7 * 24 * 3600_000;
 
-/** A stream's settings from the configuration, and where to say it is not ready yet. */
-export interface StreamOptions {
+/** A stream's settings from the configuration, and how long to wait for JetStream to take them. */
+export interface StreamOptions extends JetStreamRetryOptions {
   prefix: string;
   replicas: number;
-  logger?: Logger;
-  /** How long to keep trying while JetStream cannot answer (default 60 s). */
-  timeoutMs?: number;
 }
 
 /** Creates the events stream when missing, or brings its settings up to date. */
@@ -88,30 +84,15 @@ interface StreamSettings {
   num_replicas: number;
 }
 
-/**
- * On a NATS cluster the streams' API answers slowly or not at all for a while: a new cluster
- * electing its meta leader, a stream electing its leader, and (nats-server 2.9) a create or update
- * of a stream while another one for it is in flight, which is what three services starting
- * together send. So a timeout or a 503 is retried, with back-off, until `timeoutMs`.
- */
+/** Retried while JetStream cannot answer (see retryWhileUnavailable): a cluster electing leaders. */
 async function ensureStream(
   nc: NatsConnection,
   options: StreamOptions,
   config: StreamSettings,
 ): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await applyStream(jsm, config);
-      return jsm;
-    } catch (err) {
-      const delay = Math.min(2_000, 100 * 2 ** attempt);
-      if (!isTransient(err) || Date.now() + delay > deadline) throw err;
-      options.logger?.warn({ stream: config.name, err: (err as Error).message }, "stream not ready; retrying");
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  await retryWhileUnavailable(`stream ${config.name}`, () => applyStream(jsm, config), options);
+  return jsm;
 }
 
 async function applyStream(jsm: JetStreamManager, config: StreamSettings): Promise<void> {
@@ -139,11 +120,6 @@ async function applyStream(jsm: JetStreamManager, config: StreamSettings): Promi
     current.max_age === mutable.max_age &&
     current.num_replicas === mutable.num_replicas;
   if (!same) await jsm.streams.update(name, mutable);
-}
-
-/** JetStream could not answer now (no leader, busy, a concurrent request); asking again can work. */
-function isTransient(err: unknown): boolean {
-  return err instanceof errors.TimeoutError || (err instanceof JetStreamApiError && err.status === 503);
 }
 
 function isStreamNotFound(err: unknown): boolean {

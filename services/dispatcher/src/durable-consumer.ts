@@ -1,7 +1,8 @@
-import { type Logger, Semaphore } from "@mcic/core";
+import { type Logger, Semaphore, retryWhileUnavailable } from "@mcic/core";
 import {
   AckPolicy,
   type Consumer,
+  type ConsumerConfig,
   type ConsumerMessages,
   DeliverPolicy,
   type JsMsg,
@@ -73,19 +74,31 @@ export class DurableConsumer<T> {
     const { nats, stream, durable } = this.#o;
     const jsm = await jetstreamManager(nats);
     const settings = { ack_wait: nanos(this.#o.ackWaitMs), max_ack_pending: this.#o.maxAckPending };
-    try {
-      await jsm.consumers.info(stream, durable);
-      await jsm.consumers.update(stream, durable, settings);
-    } catch {
-      await jsm.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: this.#o.filterSubject,
-        max_deliver: -1,
-        ...settings,
-      });
-    }
+    // Replicas starting together race to create or update it; on a cluster that can go unanswered.
+    await retryWhileUnavailable(
+      `consumer ${durable}`,
+      async () => {
+        let current: ConsumerConfig | undefined;
+        try {
+          current = (await jsm.consumers.info(stream, durable)).config;
+        } catch (err) {
+          if (!isConsumerNotFound(err)) throw err;
+        }
+        if (!current) {
+          await jsm.consumers.add(stream, {
+            durable_name: durable,
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            filter_subject: this.#o.filterSubject,
+            max_deliver: -1,
+            ...settings,
+          });
+        } else if (current.ack_wait !== settings.ack_wait || current.max_ack_pending !== settings.max_ack_pending) {
+          await jsm.consumers.update(stream, durable, settings);
+        }
+      },
+      { logger: this.#o.logger },
+    );
     const consumer = await jetstream(nats).consumers.get(stream, durable);
     this.#leaderElected = nats.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream}.${durable}`, {
       // Ends the current pull after what it already received; #run then pulls from the new leader.
@@ -211,4 +224,11 @@ export class DurableConsumer<T> {
     }
     await Promise.all(this.#inFlight);
   }
+}
+
+function isConsumerNotFound(err: unknown): boolean {
+  return (
+    (err as { name?: string }).name === "ConsumerNotFoundError" ||
+    /consumer not found/i.test(String((err as Error).message))
+  );
 }
