@@ -36,7 +36,7 @@ export async function connectBackends(o: BackendOptions): Promise<Backends> {
     r.on("error", (err: Error) => o.logger.warn({ err: err.message }, "redis connection error"));
   }
   const nats = await connectNats(o.natsUrl, `mcic-${o.service}`);
-  const settings = { prefix: o.prefix, replicas: o.replicas };
+  const settings = { prefix: o.prefix, replicas: o.replicas, logger: o.logger };
   if (o.streams.includes("events")) await ensureEventsStream(nats, settings);
   if (o.streams.includes("deliveries")) await ensureDeliveriesStream(nats, settings);
   return {

@@ -101,8 +101,11 @@ export {
   ensureEventsStream,
   ensureDeliveriesStream,
   DUPLICATE_WINDOW_MS,
+  natsServers,
   type NatsConnection,
+  type StreamOptions,
 } from "./nats.js";
+export { isJetStreamUnavailable, retryWhileUnavailable, type JetStreamRetryOptions } from "./jetstream-retry.js";
 export { connectRedis, isRedisUnavailable, redisReady, Redis } from "./redis.js";
 export { parseRedisUrl, RedisTarget, type RedisEndpoint } from "./redis-url.js";
 export { stopOnSignals, exitOnStartupError } from "./lifecycle.js";
@@ -153,4 +156,5 @@ export {
   StreamPublishError,
   type StreamAck,
   type StreamPublisherOptions,
+  type ResendReason,
 } from "./stream-publisher.js";

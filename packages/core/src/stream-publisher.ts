@@ -1,33 +1,45 @@
-import { type Msg, type NatsConnection, type Subscription, createInbox, headers } from "@nats-io/transport-node";
-import { McicError } from "./errors.js";
+import {
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+  createInbox,
+  headers,
+} from "@nats-io/transport-node";
+import { type StreamAck, StreamPublishError, TransientRefusal, readAck } from "./stream-ack.js";
 
-/** What JetStream answered for one stored message. */
-export interface StreamAck {
-  seq: number;
-  /** The stream already held a message with this id (inside its duplicate window). */
-  duplicate: boolean;
-}
+export { type StreamAck, StreamPublishError } from "./stream-ack.js";
 
-/** JetStream did not store the message: no ack in time, no stream for the subject, or refused. */
-export class StreamPublishError extends McicError {
-  constructor(
-    code: "publish_timeout" | "publish_no_stream" | "publish_rejected" | "publisher_closed",
-    message: string,
-  ) {
-    super(code, message, 503);
-  }
-}
+/** Why messages were sent again: see StreamPublisher. */
+export type ResendReason = "refused" | "unanswered" | "leader_elected" | "reconnected";
 
 interface Pending {
   resolve: (ack: StreamAck) => void;
   reject: (err: Error) => void;
   subject: string;
+  data: string | Uint8Array;
+  headers: MsgHdrs;
+  /** When the publish gives up; pending entries are in this order (one timeout for all). */
   deadline: number;
+  sentAt: number;
+  /** Refusals, and resends for want of an answer, for their back-offs. */
+  refusals: number;
+  unanswered: number;
+  /** When a refused message is due again; undefined while it awaits an answer. */
+  retryAt: number | undefined;
+  /** Reported when the deadline passes, so the caller learns why, not only that it took long. */
+  lastError: StreamPublishError | undefined;
 }
 
 export interface StreamPublisherOptions {
-  /** How long to wait for JetStream's ack before failing the publish. */
+  /** How long to keep trying to store a message before failing its publish. */
   timeoutMs?: number;
+  /** How long an unanswered message waits before it is sent again (see StreamPublisher). */
+  resendAfterMs?: number;
+  /** The stream whose leader elections make every waiting message be sent again at once (default: any). */
+  stream?: string;
+  /** Told of every resend, for metrics and logs. */
+  onResend?: (reason: ResendReason, count: number) => void;
   now?: () => number;
 }
 
@@ -37,25 +49,49 @@ export interface StreamPublisherOptions {
  * for all of them and one timer sweeping overdue ones, where the client library arms a timer and
  * builds an Error (with a stack) for every request. On the watcher's hot path that was a fifth of
  * the CPU per event.
+ *
+ * On a NATS cluster a message can go unstored for a while without being lost for good: while a
+ * stream elects a new leader (4–9 s on nats-server 2.9) every publish is refused with 503 no
+ * responders, and what was on its way to the dead leader is never answered. So until `timeoutMs`
+ * a message is sent again, with the same Nats-Msg-Id (the stream stores it once): after a refusal
+ * (with back-off), when the stream's new leader is announced or the connection came back (all
+ * waiting ones at once), and when it went unanswered for `resendAfterMs` while the stream answered
+ * messages sent after it or nothing at all. One stream acks in publish order, so a slow stream
+ * whose acks keep coming gets no resends. A message kept for resending holds its payload until acked.
  */
 export class StreamPublisher {
   readonly #nc: NatsConnection;
   readonly #timeoutMs: number;
+  readonly #resendAfterMs: number;
+  readonly #onResend: (reason: ResendReason, count: number) => void;
   readonly #now: () => number;
   readonly #inbox: string;
-  readonly #sub: Subscription;
-  // Insertion order is deadline order (one timeout for all), so the sweep stops at the first live one.
+  readonly #subs: Subscription[];
   readonly #pending = new Map<string, Pending>();
   #sweep: NodeJS.Timeout | undefined;
   #next = 0;
   #closed = false;
+  /** Entries waiting for their retryAt: the sweep can stop at the first recent one when none do. */
+  #refused = 0;
+  /** Latest send time of a message acked, and when the last ack came. */
+  #ackedSentAt = 0;
+  #lastAckAt: number;
 
   constructor(nc: NatsConnection, options: StreamPublisherOptions = {}) {
     this.#nc = nc;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#resendAfterMs = Math.min(options.resendAfterMs ?? 2_000, this.#timeoutMs);
+    this.#onResend = options.onResend ?? (() => undefined);
     this.#now = options.now ?? Date.now;
+    this.#lastAckAt = this.#now();
     this.#inbox = `${createInbox()}.`;
-    this.#sub = nc.subscribe(`${this.#inbox}*`, { callback: (err, msg) => this.#answer(err, msg) });
+    this.#subs = [
+      nc.subscribe(`${this.#inbox}*`, { callback: (err, msg) => this.#answer(err, msg) }),
+      nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${options.stream ?? "*"}`, {
+        callback: () => this.#resendAll("leader_elected"),
+      }),
+    ];
+    void this.#followReconnects();
   }
 
   /** Messages sent and not yet acknowledged. */
@@ -69,7 +105,21 @@ export class StreamPublisher {
     const h = headers();
     h.set("Nats-Msg-Id", msgId);
     return new Promise<StreamAck>((resolve, reject) => {
-      this.#pending.set(token, { resolve, reject, subject, deadline: this.#now() + this.#timeoutMs });
+      const now = this.#now();
+      const p: Pending = {
+        resolve,
+        reject,
+        subject,
+        data,
+        headers: h,
+        deadline: now + this.#timeoutMs,
+        sentAt: now,
+        refusals: 0,
+        unanswered: 0,
+        retryAt: undefined,
+        lastError: undefined,
+      };
+      this.#pending.set(token, p);
       try {
         this.#nc.publish(subject, data, { reply: this.#inbox + token, headers: h });
       } catch (err) {
@@ -78,7 +128,7 @@ export class StreamPublisher {
         return;
       }
       if (!this.#sweep) {
-        this.#sweep = setInterval(() => this.#expire(), Math.min(1_000, this.#timeoutMs / 4));
+        this.#sweep = setInterval(() => this.#tick(), Math.min(250, this.#timeoutMs / 4));
         // Waiting acks must not keep a stopping process alive; close() fails them instead.
         this.#sweep.unref();
       }
@@ -92,29 +142,106 @@ export class StreamPublisher {
     this.#stopSweep();
     for (const p of this.#pending.values()) p.reject(new StreamPublishError("publisher_closed", "publisher is closed"));
     this.#pending.clear();
-    this.#sub.unsubscribe();
+    for (const sub of this.#subs) sub.unsubscribe();
+  }
+
+  async #followReconnects(): Promise<void> {
+    // Ends when the connection closes; after close() it only waits for that.
+    for await (const status of this.#nc.status()) {
+      if (this.#closed) break;
+      // What was written to the lost connection may never have reached the server.
+      if (status.type === "reconnect") this.#resendAll("reconnected");
+    }
   }
 
   #answer(err: Error | null, msg: Msg): void {
     const token = msg.subject.slice(this.#inbox.length);
     const p = this.#pending.get(token);
-    // Unknown token: an ack arriving after its publish timed out; the caller has moved on.
+    // Unknown token: a second ack of a message sent twice, or one after its publish gave up.
     if (!p) return;
-    this.#pending.delete(token);
     const outcome = err ?? readAck(msg, p.subject);
-    if (outcome instanceof Error) p.reject(outcome);
-    else p.resolve(outcome);
+    if (outcome instanceof TransientRefusal) {
+      // A refusal answering an older send of a message already due again changes nothing.
+      if (p.retryAt !== undefined) return;
+      p.lastError = outcome.error;
+      p.retryAt = this.#now() + Math.min(2_000, 100 * 2 ** Math.min(p.refusals++, 5));
+      this.#refused++;
+      return;
+    }
+    this.#settle(token, p);
+    if (outcome instanceof Error) {
+      p.reject(outcome);
+      return;
+    }
+    this.#ackedSentAt = Math.max(this.#ackedSentAt, p.sentAt);
+    this.#lastAckAt = this.#now();
+    p.resolve(outcome);
   }
 
-  #expire(): void {
-    const now = this.#now();
-    for (const [token, p] of this.#pending) {
-      if (p.deadline > now) break;
-      this.#pending.delete(token);
-      p.reject(
-        new StreamPublishError("publish_timeout", `no ack from JetStream for ${p.subject} in ${this.#timeoutMs} ms`),
-      );
+  #settle(token: string, p: Pending): void {
+    this.#pending.delete(token);
+    if (p.retryAt !== undefined) this.#refused--;
+  }
+
+  #send(token: string, p: Pending): void {
+    if (p.retryAt !== undefined) this.#refused--;
+    p.retryAt = undefined;
+    p.sentAt = this.#now();
+    try {
+      this.#nc.publish(p.subject, p.data, { reply: this.#inbox + token, headers: p.headers });
+    } catch (err) {
+      // Only a closed connection refuses a publish: nothing more will be stored.
+      this.#settle(token, p);
+      p.reject(err as Error);
     }
+  }
+
+  #resendAll(reason: ResendReason): void {
+    if (this.#closed || this.#pending.size === 0) return;
+    const count = this.#pending.size;
+    for (const [token, p] of this.#pending) this.#send(token, p);
+    this.#onResend(reason, count);
+  }
+
+  #tick(): void {
+    const now = this.#now();
+    const silent = now - this.#lastAckAt >= this.#resendAfterMs;
+    const resent = { refused: 0, unanswered: 0 };
+    for (const [token, p] of this.#pending) {
+      if (p.deadline <= now) {
+        this.#settle(token, p);
+        p.reject(
+          p.lastError ??
+            new StreamPublishError(
+              "publish_timeout",
+              `no ack from JetStream for ${p.subject} in ${this.#timeoutMs} ms`,
+            ),
+        );
+        continue;
+      }
+      if (p.retryAt !== undefined) {
+        if (p.retryAt <= now) {
+          resent.refused++;
+          this.#send(token, p);
+        }
+        continue;
+      }
+      if (now - p.sentAt >= this.#resendAfterMs) {
+        // Acks come in publish order: a later message acked means this one was lost. Silence
+        // may be a stalled stream, so each resend for it waits twice as long (up to 8 times).
+        const due = silent ? now - p.sentAt >= this.#resendAfterMs * 2 ** Math.min(p.unanswered, 3) : true;
+        if (due && (silent || this.#ackedSentAt > p.sentAt)) {
+          p.unanswered++;
+          resent.unanswered++;
+          this.#send(token, p);
+        }
+      } else if (this.#refused === 0 && p.deadline - this.#timeoutMs > now - this.#resendAfterMs) {
+        // Sent first after the horizon: neither it nor any later one is due for anything.
+        break;
+      }
+    }
+    if (resent.refused > 0) this.#onResend("refused", resent.refused);
+    if (resent.unanswered > 0) this.#onResend("unanswered", resent.unanswered);
     if (this.#pending.size === 0) this.#stopSweep();
   }
 
@@ -122,21 +249,4 @@ export class StreamPublisher {
     if (this.#sweep) clearInterval(this.#sweep);
     this.#sweep = undefined;
   }
-}
-
-function readAck(msg: Msg, subject: string): StreamAck | StreamPublishError {
-  if (msg.data.length === 0 && msg.headers?.code === 503) {
-    return new StreamPublishError("publish_no_stream", `no JetStream stream stores ${subject}`);
-  }
-  let body: { seq?: number; duplicate?: boolean; error?: { description?: string } };
-  try {
-    body = msg.json();
-  } catch {
-    return new StreamPublishError("publish_rejected", `unreadable ack for ${subject}`);
-  }
-  if (body.error || typeof body.seq !== "number") {
-    const detail = body.error?.description ?? "no sequence in ack";
-    return new StreamPublishError("publish_rejected", `JetStream refused ${subject}: ${detail}`);
-  }
-  return { seq: body.seq, duplicate: body.duplicate === true };
 }

@@ -1,6 +1,8 @@
-import { type Logger, Semaphore } from "@mcic/core";
+import { type Logger, Semaphore, retryWhileUnavailable } from "@mcic/core";
 import {
   AckPolicy,
+  type Consumer,
+  type ConsumerConfig,
   type ConsumerMessages,
   DeliverPolicy,
   type JsMsg,
@@ -30,14 +32,29 @@ export interface DurableConsumerOptions<T> {
 }
 
 /**
+ * How long one pull request lives. Its heartbeats (every half of it) tell the client library that
+ * the consumer's leader went silent, and it pulls again; the library's 30 s default kept a
+ * dispatcher idle for 30–40 s after the node leading its consumer died.
+ */
+const PULL_EXPIRES_MS = 5_000;
+/** Pause before pulling again after the pull loop failed. */
+const REPULL_DELAY_MS = 1_000;
+
+/**
  * A shared durable pull consumer handing schema-checked messages to a typed handler, with bounded
  * concurrency. The message is acked when the handler resolves; a handler that throws gets it back
  * after a second (JetStream keeps it meanwhile, across restarts).
+ *
+ * On a NATS cluster the consumer has a leader of its own; pull requests live there and die with
+ * it. When JetStream announces a new leader, the consumer pulls again at once (messages already
+ * received are handled first); an ack lost with the old leader makes that message come back after
+ * ackWaitMs, a duplicate.
  */
 export class DurableConsumer<T> {
   readonly #o: DurableConsumerOptions<T>;
   readonly #inFlight = new Set<Promise<void>>();
   #messages: ConsumerMessages | undefined;
+  #leaderElected: Subscription | undefined;
   #loop: Promise<void> | undefined;
   readonly #slots: Semaphore;
   #stopping = false;
@@ -57,25 +74,67 @@ export class DurableConsumer<T> {
     const { nats, stream, durable } = this.#o;
     const jsm = await jetstreamManager(nats);
     const settings = { ack_wait: nanos(this.#o.ackWaitMs), max_ack_pending: this.#o.maxAckPending };
-    try {
-      await jsm.consumers.info(stream, durable);
-      await jsm.consumers.update(stream, durable, settings);
-    } catch {
-      await jsm.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: this.#o.filterSubject,
-        max_deliver: -1,
-        ...settings,
-      });
-    }
+    // Replicas starting together race to create or update it; on a cluster that can go unanswered.
+    await retryWhileUnavailable(
+      `consumer ${durable}`,
+      async () => {
+        let current: ConsumerConfig | undefined;
+        try {
+          current = (await jsm.consumers.info(stream, durable)).config;
+        } catch (err) {
+          if (!isConsumerNotFound(err)) throw err;
+        }
+        if (!current) {
+          await jsm.consumers.add(stream, {
+            durable_name: durable,
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            filter_subject: this.#o.filterSubject,
+            max_deliver: -1,
+            ...settings,
+          });
+        } else if (current.ack_wait !== settings.ack_wait || current.max_ack_pending !== settings.max_ack_pending) {
+          await jsm.consumers.update(stream, durable, settings);
+        }
+      },
+      { logger: this.#o.logger },
+    );
     const consumer = await jetstream(nats).consumers.get(stream, durable);
-    this.#messages = await consumer.consume({ max_messages: Math.max(64, this.#o.concurrency) });
-    this.#loop = this.#run(this.#messages);
+    this.#leaderElected = nats.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.LEADER_ELECTED.${stream}.${durable}`, {
+      // Ends the current pull after what it already received; #run then pulls from the new leader.
+      callback: () => this.#messages?.stop(),
+    });
+    this.#messages = await this.#pull(consumer);
+    this.#loop = this.#run(consumer, this.#messages);
   }
 
-  async #run(messages: ConsumerMessages): Promise<void> {
+  #pull(consumer: Consumer): Promise<ConsumerMessages> {
+    return consumer.consume({ max_messages: Math.max(64, this.#o.concurrency), expires: PULL_EXPIRES_MS });
+  }
+
+  /** Takes messages until stop(), pulling again whenever a pull ends (new leader) or fails. */
+  async #run(consumer: Consumer, first: ConsumerMessages): Promise<void> {
+    const { stream, durable, logger } = this.#o;
+    let messages: ConsumerMessages | undefined = first;
+    while (!this.#stopping) {
+      try {
+        if (!messages) {
+          messages = await this.#pull(consumer);
+          this.#messages = messages;
+          // stop() may have come while this pull was set up: it stopped the previous one.
+          if (this.#stopping) messages.stop();
+        }
+        await this.#take(messages);
+        if (!this.#stopping) logger.info({ stream, durable }, "consumer leader changed; pulling again");
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, stream, durable }, "pulling messages failed; pulling again");
+        await new Promise((r) => setTimeout(r, REPULL_DELAY_MS));
+      }
+      messages = undefined;
+    }
+  }
+
+  async #take(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
       // A semaphore, not Promise.race over everything in flight (O(in flight) per message).
       const slot = !this.#stopping && (this.#slots.tryAcquire() || (await this.#slotUnlessStopping()));
@@ -153,6 +212,7 @@ export class DurableConsumer<T> {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#stopped();
+    this.#leaderElected?.unsubscribe();
     await this.#drainInbox();
     this.#messages?.stop();
     await this.#loop;
@@ -164,4 +224,11 @@ export class DurableConsumer<T> {
     }
     await Promise.all(this.#inFlight);
   }
+}
+
+function isConsumerNotFound(err: unknown): boolean {
+  return (
+    (err as { name?: string }).name === "ConsumerNotFoundError" ||
+    /consumer not found/i.test(String((err as Error).message))
+  );
 }

@@ -33,6 +33,12 @@ export function createWatcherMetrics(registry: MetricsRegistry) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
+    publishResends: new Counter({
+      name: "mcic_watcher_publish_resends_total",
+      help: "Changes sent to JetStream again, same Nats-Msg-Id, because it refused them (no stream leader) or did not answer",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
     ownedClusters: new Gauge({
       name: "mcic_watcher_owned_clusters",
       help: "Clusters this replica holds the lease of",

@@ -8,6 +8,7 @@ import {
   SecretBox,
   StreamPublisher,
   createMetricsRegistry,
+  eventsStreamName,
   startOpsServer,
 } from "@mcic/core";
 import { jetstream } from "@nats-io/jetstream";
@@ -51,9 +52,20 @@ export function createWatcher(deps: WatcherDeps): Watcher {
   const prefix = config.MCIC_PREFIX;
   const metricsRegistry = deps.metrics ?? createMetricsRegistry("watcher");
   const registry = new Registry({ redis, prefix });
+  const metrics = createWatcherMetrics(metricsRegistry);
   // A full publish window drains at the server's pace: on a slow replicated stream, 8,192 acks
-  // can take seconds, and a timeout would only republish the same events.
-  const publisher = new StreamPublisher(nats, { timeoutMs: 30_000 });
+  // can take seconds, and a timeout would only republish the same events. Meanwhile a stream
+  // leader election (seconds) is ridden out by resending, not by restarting every watch.
+  const publisher = new StreamPublisher(nats, {
+    timeoutMs: 30_000,
+    stream: eventsStreamName(prefix),
+    onResend: (reason, count) => {
+      metrics.publishResends.inc({ reason }, count);
+      if (reason === "leader_elected" || reason === "reconnected") {
+        logger.info({ reason, count }, "resending unacknowledged events");
+      }
+    },
+  });
   const box = new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS);
   const supervisor = new ClusterSupervisor({
     registry,
@@ -63,7 +75,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     leases: new LeaseTable({ redis, keys: registry.keys, watcherId: config.WATCHER_ID, ttlMs: config.LEASE_TTL_MS }),
     publisher: createEventPublisher(publisher, prefix, box),
     logger,
-    metrics: createWatcherMetrics(metricsRegistry),
+    metrics,
     tickMs: tickMs(config.LEASE_TTL_MS),
     egress: EgressPolicy.fromConfig(config),
   });

@@ -9,3 +9,4 @@ export {
   type ReceiverResponse,
 } from "./receiver.js";
 export { TEST_CA_PEM } from "./test-certificate.js";
+export { startNatsCluster, type NatsCluster, type NatsClusterNode } from "./nats-cluster.js";

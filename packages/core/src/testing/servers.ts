@@ -69,7 +69,7 @@ export function redisRecipe(extraArgs: string[] = []): ServerRecipe {
   };
 }
 
-function launch(recipe: ServerRecipe, port: number, dir: string): Promise<ChildProcess> {
+export function launch(recipe: ServerRecipe, port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(recipe.binary, recipe.args(port, dir), { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -115,6 +115,11 @@ export async function startServer(recipe: ServerRecipe): Promise<TestServer> {
       if (attempt >= 4) throw err;
     }
   }
+  return serverHandle(recipe, port, dataDir, child);
+}
+
+/** The TestServer of a process `launch` started, restarted by the same recipe, port and directory. */
+export function serverHandle(recipe: ServerRecipe, port: number, dataDir: string, child: ChildProcess): TestServer {
   let current: ChildProcess | undefined = child;
   const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
     const proc = current;
