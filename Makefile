@@ -6,10 +6,11 @@ node_modules: package.json package-lock.json
 	npm ci
 	@touch node_modules
 
-.PHONY: help install build run test lint typecheck bench clean
+.PHONY: help install build run test faults lint typecheck bench clean
 help:
 	@echo "make run    - start NATS/Redis (or reuse them), api, watcher, dispatcher and the demo"
 	@echo "make test   - build, type-check the tests, lint and run the whole test suite"
+	@echo "make faults - run every fault scenario (test/faults) and print the lost/duplicated table"
 	@echo "make bench  - run the benchmarks in bench/"
 
 install: node_modules
@@ -29,6 +30,10 @@ typecheck: build
 
 test: typecheck lint
 	npx vitest run
+
+# Every fault scenario, the slow ones too; the quick ones also run in `make test`.
+faults: build
+	npx vitest run --config vitest.faults.config.ts
 
 bench: build
 	npm run bench -w @mcic/bench

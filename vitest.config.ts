@@ -7,7 +7,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["@mcic/source"], externalConditions: ["@mcic/source"] } },
   test: {
     include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
+    // Fault scenarios that take minutes run only under `make faults` (vitest.faults.config.ts).
+    exclude: ["**/node_modules/**", "**/dist/**", "test/faults/**/*.slow.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -35,6 +35,8 @@ export interface Receiver {
 export interface ReceiverOptions {
   /** Address to listen on (default 127.0.0.1); any 127.x.y.z is loopback on Linux. */
   host?: string;
+  /** Port to listen on (default: a free one); a fault test reopens a closed receiver on its old port. */
+  port?: number;
 }
 
 export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
@@ -71,7 +73,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   });
   server.on("connection", () => connections++);
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, host, r));
+  await new Promise<void>((r) => server.listen(options.port ?? 0, host, r));
   const { port } = server.address() as AddressInfo;
   const receiver: Receiver = {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/hook`,
