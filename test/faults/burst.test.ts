@@ -16,7 +16,7 @@ describe("fault: a 10,000-event burst", () => {
   it("reaches both servers whole, each change once", async () => {
     const maker = new ChangeMaker(fs.cluster, "burst");
     maker.create(10_000);
-    const rows = await settle("10,000-event burst", maker.made, fs.receivers, 240_000);
+    const rows = await settle("10,000-event burst", maker, fs.receivers, 240_000);
     report(rows);
     for (const row of rows) expect(row, row.server).toMatchObject({ lost: 0, duplicated: 0 });
   }, 300_000);

@@ -7,6 +7,8 @@ import type { SimCluster } from "../../kube-sim/index.js";
 export class ChangeMaker {
   /** Names of the objects made, in order. */
   readonly made: string[] = [];
+  /** When each object was made (ms since the epoch), by name. */
+  readonly madeAt = new Map<string, number>();
   readonly #cluster: SimCluster;
   readonly #prefix: string;
   #timer: NodeJS.Timeout | undefined;
@@ -25,6 +27,7 @@ export class ChangeMaker {
         spec: { rules: [{ host: `${name}.example` }] },
       });
       this.made.push(name);
+      this.madeAt.set(name, Date.now());
     }
   }
 

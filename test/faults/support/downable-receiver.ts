@@ -11,6 +11,7 @@ export class DownableReceiver {
   readonly #port: number;
   #current: Receiver | undefined;
   readonly #earlier: unknown[] = [];
+  readonly #earlierArrivals: { at: number; body: string }[] = [];
 
   private constructor(name: string, receiver: Receiver) {
     this.name = name;
@@ -32,6 +33,7 @@ export class DownableReceiver {
     if (!r) return;
     this.#current = undefined;
     this.#earlier.push(...r.delivered());
+    this.#earlierArrivals.push(...r.requests);
     await r.close();
   }
 
@@ -43,6 +45,11 @@ export class DownableReceiver {
   /** Parsed bodies of every request answered 2xx, over all incarnations. */
   delivered(): unknown[] {
     return [...this.#earlier, ...(this.#current?.delivered() ?? [])];
+  }
+
+  /** Every request received (all answered 2xx: a down receiver refuses connections instead). */
+  arrivals(): { at: number; body: string }[] {
+    return [...this.#earlierArrivals, ...(this.#current?.requests ?? [])];
   }
 
   close(): Promise<void> {

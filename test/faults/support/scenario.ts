@@ -41,7 +41,7 @@ export async function runMidStream(fs: FaultStack, s: StreamScenario): Promise<F
     await s.recover?.(maker);
     await reach(after);
     maker.stop();
-    const rows = await settle(s.name, maker.made, fs.receivers, s.settleMs ?? 60_000);
+    const rows = await settle(s.name, maker, fs.receivers, s.settleMs ?? 60_000);
     report(rows);
     return rows;
   } finally {

@@ -1,5 +1,6 @@
 import { appendFileSync } from "node:fs";
 import { waitFor } from "@mcic/core/testing";
+import type { ChangeMaker } from "./change-maker.js";
 import type { DownableReceiver } from "./downable-receiver.js";
 
 /** One line of the fault table: what a server was owed and what it got. */
@@ -10,6 +11,8 @@ export interface FaultRow {
   delivered: number;
   lost: number;
   duplicated: number;
+  /** The longest a change took from being made to its first arrival (what the fault cost). */
+  maxDelaySeconds: number;
   /** From the last change made until the server held every change (NaN: never). */
   catchUpSeconds: number;
 }
@@ -41,10 +44,11 @@ export function tally(made: readonly string[], receiver: DownableReceiver) {
  */
 export async function settle(
   scenario: string,
-  made: readonly string[],
+  maker: ChangeMaker,
   receivers: readonly DownableReceiver[],
   timeoutMs: number,
 ): Promise<FaultRow[]> {
+  const made = maker.made;
   const lastMadeAt = Date.now();
   const doneAt = new Map<string, number>();
   try {
@@ -76,12 +80,34 @@ export async function settle(
       delivered: t.delivered,
       lost: t.lost,
       duplicated: t.duplicated,
+      maxDelaySeconds: maxDelay(maker, r),
       catchUpSeconds: at === undefined ? Number.NaN : (at - lastMadeAt) / 1000,
     };
   });
 }
 
-const HEADER = ["scenario", "server", "made", "delivered", "lost", "duplicated", "catch-up s"];
+/** Seconds from the making of each change to its first arrival at the receiver; the largest. */
+function maxDelay(maker: ChangeMaker, receiver: DownableReceiver): number {
+  const first = new Map<string, number>();
+  for (const { at, body } of receiver.arrivals()) {
+    let name: unknown;
+    try {
+      name = (JSON.parse(body) as Delivered).data?.name;
+    } catch {
+      continue;
+    }
+    if (typeof name === "string" && !first.has(name)) first.set(name, at);
+  }
+  let worst = 0;
+  for (const [name, madeAt] of maker.madeAt) {
+    const at = first.get(name);
+    if (at === undefined) return Number.NaN;
+    worst = Math.max(worst, at - madeAt);
+  }
+  return worst / 1000;
+}
+
+const HEADER = ["scenario", "server", "made", "delivered", "lost", "duplicated", "max delay s", "catch-up s"];
 
 /** The rows as a Markdown table, as docs/reliability.md shows them. */
 export function formatTable(rows: readonly FaultRow[]): string {
@@ -92,6 +118,7 @@ export function formatTable(rows: readonly FaultRow[]): string {
     String(r.delivered),
     String(r.lost),
     String(r.duplicated),
+    Number.isNaN(r.maxDelaySeconds) ? "never" : r.maxDelaySeconds.toFixed(1),
     Number.isNaN(r.catchUpSeconds) ? "never" : r.catchUpSeconds.toFixed(1),
   ]);
   const table = [HEADER, HEADER.map(() => "---"), ...lines];
