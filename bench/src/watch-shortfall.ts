@@ -134,18 +134,25 @@ export async function explainShortfall(input: ShortfallInput): Promise<string[]>
         ` | metrics ${m}`,
     );
   }
+  lines.push(`watcher log (${input.watcherLines.length} lines at warn and above):`, ...logSummary(input.watcherLines));
+  return lines;
+}
+
+/** Log lines counted by message and error (cluster names folded), most frequent first. */
+export function logSummary(logLines: readonly string[], top = 15): string[] {
   const byMessage = new Map<string, number>();
-  for (const line of input.watcherLines) {
+  for (const line of logLines) {
     let msg = line.slice(0, 120);
     try {
       const parsed = JSON.parse(line) as { msg?: string; err?: string };
-      msg = `${parsed.msg}${parsed.err ? `: ${parsed.err.replace(/c\d+/g, "c*")}` : ""}`;
+      msg = `${parsed.msg}${parsed.err ? `: ${parsed.err.replace(/\bc\d+\b/g, "c*")}` : ""}`;
     } catch {
       // Not a log line (a stack trace, say): counted by its start.
     }
     byMessage.set(msg, (byMessage.get(msg) ?? 0) + 1);
   }
-  lines.push(`watcher log (${input.watcherLines.length} lines at warn and above):`);
-  for (const [msg, n] of [...byMessage].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${n} x ${msg}`);
-  return lines;
+  return [...byMessage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([msg, n]) => `  ${n} x ${msg}`);
 }
