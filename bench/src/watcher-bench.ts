@@ -12,13 +12,14 @@ import {
   eventsStreamName,
   sealContext,
 } from "@mcic/core";
-import { startNats, startRedis, waitFor } from "@mcic/core/testing";
+import { freePort, startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import { startService } from "@mcic/test/support";
 import { mb, processStats } from "./process-stats.js";
+import { explainShortfall, logSummary, watchKey } from "./watch-shortfall.js";
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 1000);
 const OBJECTS = Number(process.env.OBJECTS ?? 5);
@@ -62,19 +63,32 @@ for (let c = 0; c < CLUSTERS; c++) {
   });
 }
 
+const metricsPort = await freePort();
 const watcher = startService(
   "watcher",
   {
     NATS_URL: nats.url,
     REDIS_URL: redisServer.url,
     MCIC_SECRET_KEY: key.toString("base64"),
-    METRICS_PORT: "0",
+    METRICS_PORT: String(metricsPort),
     LOG_LEVEL: "warn",
     NODE_OPTIONS: "--max-old-space-size=1024",
   },
   (process.env.WATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean),
 );
 const pid = watcher.child.pid as number;
+/** Stops every process the benchmark started; a failed wait calls it before it throws. */
+async function shutdown(): Promise<void> {
+  await watcher.kill("SIGTERM");
+  await nc.close();
+  redis.disconnect();
+  await sim.stop();
+  await Promise.all([nats.stop(), redisServer.stop()]);
+}
+const failed = async (err: unknown): Promise<never> => {
+  await shutdown().catch((e: unknown) => console.error(`shutting down after the failure failed too: ${e}`));
+  throw err;
+};
 const initial = CLUSTERS * RESOURCES.length * OBJECTS;
 const syncStart = performance.now();
 await waitFor(async () => (await streamMessages()) >= initial, {
@@ -83,7 +97,7 @@ await waitFor(async () => (await streamMessages()) >= initial, {
   message: "initial sync",
 }).catch((err) => {
   console.error(watcher.lines.slice(-20).join("\n"));
-  throw err;
+  return failed(err);
 });
 const syncSeconds = (performance.now() - syncStart) / 1000;
 await waitFor(
@@ -92,7 +106,7 @@ await waitFor(
     return statuses.flat().filter((s) => s.state === "watching").length === CLUSTERS * RESOURCES.length;
   },
   { timeoutMs: 120_000, intervalMs: 500, message: "all watches open" },
-);
+).catch(failed);
 const afterSync = processStats(pid);
 console.log(`initial sync: ${initial} objects in ${syncSeconds.toFixed(1)} s; watcher RSS ${mb(afterSync.rss)}`);
 
@@ -102,9 +116,11 @@ const cpuBefore = processStats(pid).cpuSeconds;
 const changeStart = performance.now();
 const monoStart = process.hrtime.bigint() / 1000n;
 let peakRss = afterSync.rss;
+const made = new Map<string, number>();
 for (let i = 0; i < CHANGES; i++) {
   const cluster = sim.cluster(`c${i % CLUSTERS}`);
   const r = RESOURCES[Math.floor(i / CLUSTERS) % RESOURCES.length] as string;
+  made.set(watchKey(cluster.name, r), (made.get(watchKey(cluster.name, r)) ?? 0) + 1);
   const o = `o${Math.floor(i / (CLUSTERS * RESOURCES.length)) % OBJECTS}`;
   // The whole object as seeded, with new data: an update without a resourceVersion replaces it
   // (no read and copy first, so that kube-sim, sharing the machine, takes less of it).
@@ -120,8 +136,23 @@ await waitFor(
     peakRss = Math.max(peakRss, processStats(pid).rss);
     return (await streamMessages()) >= before + CHANGES;
   },
-  { timeoutMs: 600_000, intervalMs: 50, message: "changes published" },
-);
+  { timeoutMs: Number(process.env.CHANGES_TIMEOUT_MS ?? 600_000), intervalMs: 50, message: "changes published" },
+).catch(async (err) => {
+  const lines = await explainShortfall({
+    prefix: "mcic",
+    resources: RESOURCES,
+    initialPerWatch: OBJECTS,
+    made,
+    jsm,
+    registry,
+    redis,
+    sim,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    watcherLines: watcher.lines,
+  });
+  console.error(lines.join("\n"));
+  return failed(err);
+});
 const watcherSeconds = (performance.now() - changeStart) / 1000;
 if (process.env.PRINT_PHASE)
   console.log(`change phase (monotonic us): ${monoStart} ${process.hrtime.bigint() / 1000n}`);
@@ -182,12 +213,9 @@ console.log(
 );
 
 const failures = watcher.lines.filter((l) => l.includes('"watch failed"'));
-console.log(
-  `watch restarts during the run    ${failures.length}${failures[0] ? `, e.g. ${failures[0].slice(0, 300)}` : ""}`,
-);
+console.log(`watch restarts during the run    ${failures.length}`);
+// Fenced publishes (a lease renewal answered late) and leases lost in Redis show here by reason.
+if (watcher.lines.length > 0)
+  console.log(["watcher log at warn and above:", ...logSummary(watcher.lines, 5)].join("\n"));
 if (process.env.DUMP_LINES) console.log(watcher.lines.filter((l) => !l.startsWith("{")).join("\n"));
-await watcher.kill("SIGTERM");
-await nc.close();
-redis.disconnect();
-await sim.stop();
-await Promise.all([nats.stop(), redisServer.stop()]);
+await shutdown();

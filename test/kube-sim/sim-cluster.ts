@@ -180,6 +180,11 @@ export class SimCluster {
     };
   }
 
+  /** How many watch streams of this resource are open now (a benchmark explaining a stall asks). */
+  openWatches(resource: string): number {
+    return this.#watchers.get(resourceKey(this.resolve(resource)))?.size ?? 0;
+  }
+
   /** Drops all watch history: resuming a watch or a paged list from an older resourceVersion gets 410. */
   compact(): void {
     this.#history.compact(this.#rv);

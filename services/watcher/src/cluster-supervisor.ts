@@ -13,10 +13,9 @@ import {
   sealContext,
 } from "@mcic/core";
 import { ClusterWatch } from "./cluster-watch.js";
-import type { LeaseTable } from "./lease-table.js";
+import { type LeaseTable, LeaseUnconfirmedError } from "./lease-table.js";
 import { rendezvousOwner } from "./rendezvous.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
-import { LeaseLostError } from "./resume-store.js";
 
 export interface SupervisorOptions {
   registry: Registry;
@@ -159,9 +158,10 @@ export class ClusterSupervisor {
       registry,
       redis: this.#o.redis,
       watcherId: leases.watcherId,
-      // The fence: once our lease may have expired, nothing more leaves this replica.
+      // The fence: while our lease may have expired, nothing leaves this replica. The watch
+      // retries from its last stored change; if the renewal fails, the next tick stops it.
       publish: (e, json) =>
-        leases.holds(cluster.name) ? publish(e, json) : Promise.reject(new LeaseLostError(cluster.name)),
+        leases.holds(cluster.name) ? publish(e, json) : Promise.reject(new LeaseUnconfirmedError(cluster.name)),
       room,
       logger,
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),

@@ -1,4 +1,4 @@
-import type { Redis, RedisKeys } from "@mcic/core";
+import { McicError, type Redis, type RedisKeys } from "@mcic/core";
 
 const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -6,6 +6,21 @@ return 0`;
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * The fence is down: the last renewal of the lease was answered too long ago for us to be sure we
+ * still hold it, so nothing may be published now. Not an end: the next renewal either confirms
+ * the lease (Redis kept it; nobody else published meanwhile) or fails, and then the supervisor
+ * stops the cluster's watches.
+ */
+export class LeaseUnconfirmedError extends McicError {
+  constructor(cluster: string) {
+    super(
+      "lease_unconfirmed",
+      `lease on cluster ${cluster} not confirmed in time (renewal late); publishing waits for the next renewal`,
+    );
+  }
+}
 
 export interface LeaseTableOptions {
   redis: Redis;

@@ -137,11 +137,10 @@ export class ResourceWatch {
           this.#rv = undefined;
           continue;
         }
-        if (err instanceof LeaseLostError) {
-          this.#o.logger.warn("lease lost; no more publishing from this replica");
-          this.#progress("error", err.message);
-          break;
-        }
+        // A fenced publish (lease renewal late) is retried like any failure, never taken as the
+        // end: only the supervisor knows whether the lease is gone, and it stops this watch then.
+        // Ending here left a cluster unwatched for good whenever the renewal came late but
+        // succeeded. A lease Redis says is lost aborts the signal (see the batcher).
         this.#metrics?.restarted();
         const delay = backoffDelay(attempt++);
         this.#o.logger.warn({ err: (err as Error).message, retryInMs: delay }, "watch failed");
