@@ -123,8 +123,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     watcher: startService("watcher", env),
     dispatcher: startService("dispatcher", env),
   };
-  const listening = await services.api.waitForLog("listening");
-  await Promise.all([services.watcher.waitForLog("ready"), services.dispatcher.waitForLog("ready")]);
+  let listening: Record<string, unknown>;
+  try {
+    listening = await services.api.waitForLog("listening");
+    await Promise.all([services.watcher.waitForLog("ready"), services.dispatcher.waitForLog("ready")]);
+  } catch (err) {
+    // A stack that did not come up is nobody's to stop: do not leave its processes behind.
+    await Promise.all(Object.values(services).map((s) => s.kill("SIGKILL")));
+    throw err;
+  }
   const apiUrl = `http://127.0.0.1:${listening.port}`;
   const token = options.tokens?.[0];
   return {

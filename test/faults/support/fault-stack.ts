@@ -60,16 +60,28 @@ export class FaultStack {
   static async start(options: FaultStackOptions): Promise<FaultStack> {
     const sim = await KubeSim.start({ bookmarkIntervalMs: 500 });
     const receivers = await Promise.all((options.servers ?? ["lb-a", "lb-b"]).map((n) => DownableReceiver.start(n)));
-    // A fixed API port: an api started again after a kill answers where the first one did.
-    const apiPort = String(await freePort());
-    const stack = await startStack({
-      natsUrl: options.backends.natsUrl,
-      redisUrl: options.backends.redisUrl,
-      env: { ...FAULT_ENV, API_PORT: apiPort, ...options.env },
-    });
-    const fs = new FaultStack(options.backends, sim, stack, receivers);
-    await fs.#register();
-    return fs;
+    let fs: FaultStack | undefined;
+    try {
+      // A fixed API port: an api started again after a kill answers where the first one did.
+      const apiPort = String(await freePort());
+      const stack = await startStack({
+        natsUrl: options.backends.natsUrl,
+        redisUrl: options.backends.redisUrl,
+        env: { ...FAULT_ENV, API_PORT: apiPort, ...options.env },
+      });
+      fs = new FaultStack(options.backends, sim, stack, receivers);
+      await fs.#register();
+      return fs;
+    } catch (err) {
+      // The caller gets no handle to stop: stop everything started so far here.
+      if (fs) await fs.stop();
+      else {
+        await Promise.all(receivers.map((r) => r.close()));
+        await sim.stop();
+        await options.backends.stop();
+      }
+      throw err;
+    }
   }
 
   async #register(): Promise<void> {
