@@ -21,7 +21,9 @@ describe("fault: the Redis master killed with -9", () => {
     });
   }, 90_000);
   afterAll(async () => {
-    await fs?.stop();
+    // Without a fault stack (it failed to start) nothing else stops the backends.
+    if (fs) await fs.stop();
+    else await Promise.all([nats?.stop(), redis?.stop()]);
   });
 
   it("mid-stream: every change reaches every server, and the old master comes back as a replica", async () => {
