@@ -152,6 +152,9 @@ describe("ServerInputSchema", () => {
       includeSecretData: false,
       snapshot: true,
       enabled: true,
+      payload: "full",
+      includeManagedFields: false,
+      disableAfterSeconds: 432_000,
       retry: {},
     });
   });
@@ -166,12 +169,20 @@ describe("ServerInputSchema", () => {
         namespaces: ["shop"],
         eventTypes: ["ADDED", "DELETED"],
         labelSelector: "app=web",
+        excludeNamespaces: ["kube-system"],
+        names: ["web-*", "api-?"],
+        expression: 'object.metadata.name.startsWith("web")',
+        changedPaths: ["spec", "metadata.labels"],
       },
       headers: { Authorization: "Bearer x", "X-Api-Key": "k" },
       secret: generateWebhookSecret(),
       includeSecretData: true,
       snapshot: false,
       enabled: false,
+      payload: "metadata",
+      includeManagedFields: true,
+      rateLimit: { perSecond: 2.5, burst: 10 },
+      disableAfterSeconds: 3600,
       retry: { maxAttempts: 5, maxAgeSeconds: 3600 },
     };
     expect(ServerInputSchema.parse(input)).toEqual(input);

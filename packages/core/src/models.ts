@@ -121,12 +121,48 @@ export const StoredClusterSchema = z.object({
 });
 export type StoredCluster = z.infer<typeof StoredClusterSchema>;
 
+/** A glob over object names: `*` any run of characters, `?` one character. */
+const namePattern = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(
+    /^[A-Za-z0-9._:@*?-]+$/,
+    "must be a name pattern: letters, digits, '-', '.', ':', '@' with * and ? as wildcards",
+  );
+
+/**
+ * Metadata fields that are bookkeeping, not content: a change of these alone is not a change a
+ * `changedPaths` filter can ask for.
+ */
+export const UNTRACKED_METADATA = ["resourceVersion", "managedFields", "generation"] as const;
+
+/**
+ * A section of an object whose change a MODIFIED event reports: a top-level field other than
+ * apiVersion, kind and metadata (`spec`, `status`, `data`, `rules`, …) or `metadata.<field>`.
+ */
+const changedPath = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?!(apiVersion|kind|metadata)$)[A-Za-z_$][A-Za-z0-9_$-]*$|^metadata\.[A-Za-z][A-Za-z0-9]*$/,
+    "must be a top-level section such as spec, status or data, or metadata.<field> such as metadata.labels",
+  )
+  .refine(
+    (path) => !UNTRACKED_METADATA.some((field) => path === `metadata.${field}`),
+    "metadata.resourceVersion, metadata.managedFields and metadata.generation never count as a change",
+  );
+
 export const ServerFiltersSchema = z.strictObject({
   clusters: z.array(dnsLabel).max(1000).optional(),
   resources: z.array(z.string().min(1).max(253)).max(100).optional(),
   namespaces: z.array(dnsLabel).max(1000).optional(),
   eventTypes: z.array(z.enum(EVENT_TYPES)).max(3).optional(),
   labelSelector: labelSelector.optional(),
+  excludeNamespaces: z.array(dnsLabel).max(1000).optional(),
+  names: z.array(namePattern).max(1000).optional(),
+  expression: z.string().min(1).max(4096).optional(),
+  changedPaths: z.array(changedPath).min(1).max(64).optional(),
 });
 export type ServerFilters = z.infer<typeof ServerFiltersSchema>;
 
@@ -157,6 +193,16 @@ const noObjectKeys = (value: unknown, ctx: z.RefinementCtx) => {
   return value;
 };
 
+/** Five days: how long a server may fail without a single success before it is disabled. */
+export const DEFAULT_DISABLE_AFTER_SECONDS = 432_000;
+
+/** Deliveries above the rate wait their turn; none is dropped. */
+export const RateLimitSchema = z.strictObject({
+  perSecond: z.number().positive().max(100_000),
+  burst: z.number().int().min(1).max(100_000).optional(),
+});
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
 /** Body of POST/PUT /servers (docs/contract.md "REST API"). */
 export const ServerInputSchema = z.strictObject({
   name: dnsLabel,
@@ -183,6 +229,15 @@ export const ServerInputSchema = z.strictObject({
   includeSecretData: z.boolean().default(false),
   snapshot: z.boolean().default(true),
   enabled: z.boolean().default(true),
+  payload: z.enum(["full", "metadata"]).default("full"),
+  includeManagedFields: z.boolean().default(false),
+  rateLimit: RateLimitSchema.optional(),
+  disableAfterSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 24 * 3600)
+    .default(DEFAULT_DISABLE_AFTER_SECONDS),
   retry: z
     .strictObject({
       maxAttempts: z.number().int().min(1).max(1000).optional(),
@@ -214,6 +269,11 @@ export const StoredServerSchema = z.object({
   includeSecretData: z.boolean(),
   snapshot: z.boolean(),
   enabled: z.boolean(),
+  // Records written before these fields existed read as their defaults.
+  payload: z.enum(["full", "metadata"]).default("full"),
+  includeManagedFields: z.boolean().default(false),
+  rateLimit: RateLimitSchema.optional(),
+  disableAfterSeconds: z.number().int().default(DEFAULT_DISABLE_AFTER_SECONDS),
   retry: z.object({ maxAttempts: z.number().optional(), maxAgeSeconds: z.number().optional() }),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,5 +1,6 @@
 import {
   ClusterInputSchema,
+  RateLimitSchema,
   ResourceStatusSchema,
   ServerFiltersSchema,
   ServerInputSchema,
@@ -188,6 +189,10 @@ export const ServerViewSchema = z
     includeSecretData: z.boolean(),
     snapshot: z.boolean(),
     enabled: z.boolean(),
+    payload: z.enum(["full", "metadata"]),
+    includeManagedFields: z.boolean(),
+    rateLimit: RateLimitSchema.optional(),
+    disableAfterSeconds: z.number().int(),
     retry: z.object({ maxAttempts: z.number().int().optional(), maxAgeSeconds: z.number().int().optional() }),
     createdAt: isoTime,
     updatedAt: isoTime,

@@ -35,10 +35,14 @@ export function toStoredServer(
     includeSecretData: input.includeSecretData,
     snapshot: input.snapshot,
     enabled: input.enabled,
+    payload: input.payload,
+    includeManagedFields: input.includeManagedFields,
+    disableAfterSeconds: input.disableAfterSeconds,
     retry: input.retry,
     createdAt: previous?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
   };
+  if (input.rateLimit) stored.rateLimit = input.rateLimit;
   if (kept?.previousSecret !== undefined && kept.previousExpiresAt !== undefined) {
     stored.previousSecret = kept.previousSecret;
     stored.previousExpiresAt = kept.previousExpiresAt;
@@ -66,10 +70,14 @@ export function toServerView(s: StoredServer, box: SecretBox, status?: ServerSta
     includeSecretData: s.includeSecretData,
     snapshot: s.snapshot,
     enabled: s.enabled,
+    payload: s.payload,
+    includeManagedFields: s.includeManagedFields,
+    disableAfterSeconds: s.disableAfterSeconds,
     retry: s.retry,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };
+  if (s.rateLimit) view.rateLimit = s.rateLimit;
   if (status) {
     const st: ServerStatusView = {
       state: isActive(s, status) ? "active" : "disabled",
