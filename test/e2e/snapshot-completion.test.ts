@@ -214,6 +214,63 @@ describe("snapshot completion and honest resync", () => {
     }
   });
 
+  it("retries a completed event like any delivery, and dead-letters and replays it", async () => {
+    const receiver = await startReceiver();
+    // First the completed event is refused once with 503 (retried), then with 400 (dead-lettered at once).
+    let mode: "retry" | "reject" | "accept" = "retry";
+    let refused = 0;
+    receiver.respond = (req) => {
+      if (!req.body.includes(COMPLETED) || mode === "accept") return { status: 204 };
+      if (mode === "reject") return { status: 400 };
+      return refused++ === 0 ? { status: 503 } : { status: 204 };
+    };
+    try {
+      const created = await stack.api("/api/v1/servers", {
+        body: {
+          name: "fussy",
+          url: receiver.url,
+          snapshot: false,
+          filters: { clusters: ["east"], resources: ["ingresses"] },
+        },
+      });
+      expect(created.status).toBe(201);
+      const first = await stack.api("/api/v1/servers/fussy/resync", { method: "POST" });
+      const firstId = `snapshot/${first.body.requestId}/east/networking_k8s_io/ingresses`;
+      await waitFor(() => receiver.delivered().some((e: any) => e.id === firstId), {
+        timeoutMs: 20_000,
+        message: "the completed event to be delivered after its retry",
+      });
+      // Refused once (503), then taken: two attempts, the same id, both signed.
+      expect(verified(created.body.secret, receiver).filter((e) => e.id === firstId)).toHaveLength(2);
+
+      mode = "reject";
+      const second = await stack.api("/api/v1/servers/fussy/resync", { method: "POST" });
+      const completedId = `snapshot/${second.body.requestId}/east/networking_k8s_io/ingresses`;
+      const letters = await waitFor(
+        async () => {
+          const res = await stack.api("/api/v1/servers/fussy/dead-letters");
+          return res.body.length === 1 && res.body;
+        },
+        { timeoutMs: 20_000, message: "the completed event dead-lettered" },
+      );
+      expect(letters[0]).toMatchObject({ eventId: completedId, status: 400 });
+      mode = "accept";
+      expect((await stack.api("/api/v1/servers/fussy/dead-letters/replay", { method: "POST" })).status).toBe(202);
+      const replayed = await waitFor(() => receiver.delivered().find((e: any) => e.id === completedId) as any, {
+        timeoutMs: 20_000,
+        message: "the replayed completed event",
+      });
+      expect(replayed).toMatchObject({
+        type: COMPLETED,
+        data: { cluster: "east", resource: "ingresses", requestId: second.body.requestId, count: 3 },
+      });
+      // Signed like every delivery.
+      verified(created.body.secret, receiver);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it("answers 404 naming the server for a resync of an unknown server", async () => {
     const res = await stack.api("/api/v1/servers/nobody/resync", { method: "POST" });
     expect(res.status).toBe(404);
