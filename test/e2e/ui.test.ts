@@ -1,7 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
+import {
+  type Receiver,
+  type TestServer,
+  openSse,
+  startNats,
+  startReceiver,
+  startRedis,
+  waitFor,
+} from "@mcic/core/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeSim } from "../kube-sim/index.js";
@@ -181,5 +189,16 @@ describe("the /ui status page in a real browser against a stack with kube-sim", 
 
     expect(elsewhere).toEqual([]);
     expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("stops the API within 10 s on SIGTERM although streams are open (the page's and another)", async () => {
+    const tail = await openSse(`${stack.apiUrl}/api/v1/events/stream`, { authorization: `Bearer ${TOKEN}` });
+    expect(tail.status).toBe(200);
+    await expect.poll(() => page.locator("#live").textContent(), { timeout: 10_000 }).toBe("live");
+    const started = Date.now();
+    expect(await stack.services.api.kill("SIGTERM")).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await tail.ended;
+    await expect.poll(() => page.locator("#live").textContent(), { timeout: 10_000 }).toBe("reconnecting");
   }, 60_000);
 });
