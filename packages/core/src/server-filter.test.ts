@@ -125,6 +125,7 @@ describe("compileFilters", () => {
   it("throws at compile time on a bad selector", () => {
     expect(() => compileFilters({ labelSelector: "app in web" })).toThrow();
   });
+
   it("passes a MODIFIED only when one of the wanted sections changed; ADDED, DELETED and MODIFIED without changedPaths pass", () => {
     const match = compileFilters({ changedPaths: ["spec", "metadata.labels"] });
     const modified = (changedPaths?: string[]) =>
