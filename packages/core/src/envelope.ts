@@ -21,6 +21,11 @@ export const EnvelopeSchema = z.object({
   object: z.record(z.string(), z.unknown()),
   snapshot: z.boolean().optional(),
   /**
+   * MODIFIED only: the sections that differ from the previous version, sorted (`spec`, `status`,
+   * `metadata.labels`, …). Absent when the previous version's hashes are unknown.
+   */
+  changedPaths: z.array(z.string()).optional(),
+  /**
    * A Secret's values (`data`, `stringData`, the last-applied annotation), sealed with SecretBox
    * for this envelope id; `object` then holds "REDACTED" in their place (secret-values.ts).
    */

@@ -41,6 +41,7 @@ export {
   SECRET_PREFIX,
   type CloudEvent,
 } from "./webhook.js";
+export { type PayloadShape, payloadShapeKey, shapeEnvelope } from "./payload-shape.js";
 export { parseKubeconfig } from "./kubeconfig.js";
 export { parseBoundedYaml, YamlLimitError, DEFAULT_YAML_LIMITS, type YamlLimits } from "./bounded-yaml.js";
 export { checkCertificatesPem, decodeBase64Strict, CertificateError } from "./pem-certificates.js";

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Envelope } from "./envelope.js";
+import { type PayloadShape, shapeEnvelope } from "./payload-shape.js";
 import { redactEnvelope } from "./secret-values.js";
 
 export const SECRET_PREFIX = "whsec_";
@@ -46,9 +47,10 @@ export interface CloudEvent {
 /**
  * The CloudEvents 1.0 structured-mode event for one envelope (docs/contract.md "Delivery to
  * servers"). Sealed Secret values are never sent: a server with `includeSecretData` gets them
- * only when the caller opened them first (openSecretValues).
+ * only when the caller opened them first (openSecretValues). The object takes the server's shape
+ * (payload, managedFields) after redaction.
  */
-export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
+export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean } & PayloadShape): CloudEvent {
   return {
     specversion: "1.0",
     id: envelope.id,
@@ -57,6 +59,6 @@ export function toCloudEvent(envelope: Envelope, options: { includeSecretData: b
     subject: envelope.namespace ? `${envelope.namespace}/${envelope.name}` : envelope.name,
     time: envelope.observedAt,
     datacontenttype: "application/json",
-    data: redactEnvelope(envelope, options),
+    data: shapeEnvelope(redactEnvelope(envelope, options), options),
   };
 }
