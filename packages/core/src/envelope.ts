@@ -28,6 +28,11 @@ export const EnvelopeSchema = z.object({
    */
   snapshotCompleted: z.object({ count: z.number().int().min(0) }).optional(),
   /**
+   * MODIFIED only: the sections that differ from the previous version, sorted (`spec`, `status`,
+   * `metadata.labels`, …). Absent when the previous version's hashes are unknown.
+   */
+  changedPaths: z.array(z.string()).optional(),
+  /**
    * A Secret's values (`data`, `stringData`, the last-applied annotation), sealed with SecretBox
    * for this envelope id; `object` then holds "REDACTED" in their place (secret-values.ts).
    */

@@ -41,6 +41,7 @@ export {
   SECRET_PREFIX,
   type CloudEvent,
 } from "./webhook.js";
+export { type PayloadShape, payloadShapeKey, shapeEnvelope } from "./payload-shape.js";
 export {
   SNAPSHOT_COMPLETED_TYPE,
   SnapshotCompletedDataSchema,
@@ -171,6 +172,15 @@ export {
   type WebhookTarget,
   type SerializedEvent,
 } from "./webhook-sender.js";
+export {
+  RATE_BUCKET_SECONDS,
+  RATE_BUCKET_TTL_SECONDS,
+  RATE_WINDOW_SECONDS,
+  rateBucket,
+  readDeliveryRates,
+  type DeliveryRate,
+  type RateOutcome,
+} from "./delivery-rate.js";
 export { connectBackends, type BackendOptions, type Backends } from "./backends.js";
 export { Semaphore } from "./semaphore.js";
 export {

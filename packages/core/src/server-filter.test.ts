@@ -125,6 +125,22 @@ describe("compileFilters", () => {
   it("throws at compile time on a bad selector", () => {
     expect(() => compileFilters({ labelSelector: "app in web" })).toThrow();
   });
+
+  it("passes a MODIFIED only when one of the wanted sections changed; ADDED, DELETED and MODIFIED without changedPaths pass", () => {
+    const match = compileFilters({ changedPaths: ["spec", "metadata.labels"] });
+    const modified = (changedPaths?: string[]) =>
+      event({ type: "MODIFIED", ...(changedPaths ? { changedPaths } : {}) });
+    expect(match(modified(["spec"]))).toBe(true);
+    expect(match(modified(["metadata.labels", "status"]))).toBe(true);
+    expect(match(modified(["status"]))).toBe(false);
+    expect(match(modified(["metadata.annotations"]))).toBe(false);
+    // Only bookkeeping changed (resourceVersion, managedFields, generation): nothing a filter can want.
+    expect(match(modified([]))).toBe(false);
+    // The previous version's hashes were unknown (state of an older mcic): fail open.
+    expect(match(modified())).toBe(true);
+    expect(match(event({ type: "ADDED" }))).toBe(true);
+    expect(match(event({ type: "DELETED", changedPaths: ["status"] }))).toBe(true);
+  });
 });
 
 describe("allowsResource (which (cluster, resource) a snapshot ends with a completed event for)", () => {

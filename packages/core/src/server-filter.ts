@@ -15,12 +15,15 @@ export function compileFilters(filters: ServerFilters): EnvelopeMatcher {
   const types = nonEmptySet(filters.eventTypes);
   const resources = nonEmptySet(filters.resources?.map(canonical));
   const selector = filters.labelSelector ? parseLabelSelector(filters.labelSelector) : undefined;
+  const changed = nonEmptySet(filters.changedPaths);
   return (e) => {
     if (clusters && !clusters.has(e.cluster)) return false;
     // Cluster-scoped objects have no namespace: a namespace filter excludes them.
     if (namespaces && (e.namespace === undefined || !namespaces.has(e.namespace))) return false;
     if (types && !types.has(e.type)) return false;
     if (resources && !resources.has(e.resource) && !resources.has(qualified(e))) return false;
+    // A MODIFIED without changedPaths (its previous version unknown) may have changed anything: delivered.
+    if (changed && e.type === "MODIFIED" && e.changedPaths && !e.changedPaths.some((p) => changed.has(p))) return false;
     if (selector) {
       const metadata = e.object.metadata as { labels?: Record<string, string> } | undefined;
       if (!matchesLabels(selector, metadata?.labels)) return false;

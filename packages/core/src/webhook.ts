@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Envelope } from "./envelope.js";
+import { type PayloadShape, shapeEnvelope } from "./payload-shape.js";
 import { redactEnvelope } from "./secret-values.js";
 import { snapshotCompletedEvent } from "./snapshot-completed.js";
 
@@ -47,9 +48,10 @@ export interface CloudEvent {
 /**
  * The CloudEvents 1.0 structured-mode event for one envelope (docs/contract.md "Delivery to
  * servers"). Sealed Secret values are never sent: a server with `includeSecretData` gets them
- * only when the caller opened them first (openSecretValues).
+ * only when the caller opened them first (openSecretValues). The object takes the server's shape
+ * (payload, managedFields) after redaction.
  */
-export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
+export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean } & PayloadShape): CloudEvent {
   const notice = snapshotCompletedEvent(envelope);
   if (notice) return notice;
   return {
@@ -60,6 +62,6 @@ export function toCloudEvent(envelope: Envelope, options: { includeSecretData: b
     subject: envelope.namespace ? `${envelope.namespace}/${envelope.name}` : envelope.name,
     time: envelope.observedAt,
     datacontenttype: "application/json",
-    data: redactEnvelope(envelope, options),
+    data: shapeEnvelope(redactEnvelope(envelope, options), options),
   };
 }

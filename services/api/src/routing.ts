@@ -155,7 +155,8 @@ export class ApiRoutes {
         description:
           "Multicluster Kubernetes event controller: register clusters to watch and servers that receive their " +
           "changes as signed CloudEvents. Errors are RFC 9457 `application/problem+json`. With API_TOKENS set, " +
-          "every route except /healthz, /readyz, /openapi.json and /swagger needs `Authorization: Bearer <token>`.\n\n" +
+          "every route except /healthz, /readyz, /openapi.json, /swagger and the status page's files (/ui) needs " +
+          "`Authorization: Bearer <token>`.\n\n" +
           "Servers receive signed CloudEvents (Standard Webhooks, `webhook-id` = event id): " +
           "`dev.mcic.<resource>.<added|modified|deleted>` whose `data` is the event envelope (snapshot events: " +
           "ADDED with `snapshot: true` and the snapshot's `requestId`), and, closing each snapshot per cluster " +
@@ -170,6 +171,7 @@ export class ApiRoutes {
         { name: "clusters", description: "Kubernetes clusters to watch" },
         { name: "servers", description: "recipients of events" },
         { name: "deliveries", description: "delivery log, dead letters, replays, tests and resyncs of a server" },
+        { name: "events", description: "live events and rates (what `mcic tail`, `mcic status` and /ui show)" },
         { name: "seed compatibility", description: "the Go prototype's registration route" },
         { name: "operations", description: "health, metrics and this document" },
       ],

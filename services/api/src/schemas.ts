@@ -121,9 +121,17 @@ export const ClusterViewSchema = z
     createdAt: isoTime,
     updatedAt: isoTime,
     status: z
-      .object({ resources: z.array(ResourceStatusSchema.meta({ id: "ResourceStatus" })) })
+      .object({
+        state: z.enum(["pending", "syncing", "watching", "error"]).meta({
+          description: "the worst state of its resources (error, pending, syncing, watching, in that order)",
+        }),
+        lastEventAt: isoTime.optional().meta({ description: "the newest event of any of its resources" }),
+        resources: z.array(ResourceStatusSchema.meta({ id: "ResourceStatus" })),
+      })
       .optional()
-      .meta({ description: "only on GET /clusters/{name}: the watch state of each resource" }),
+      .meta({
+        description: "on GET /clusters and GET /clusters/{name}: the watch state of the cluster and of each resource",
+      }),
   })
   .meta({ id: "Cluster" });
 export type ClusterView = z.infer<typeof ClusterViewSchema>;
@@ -142,11 +150,26 @@ export const ServerBody = ServerInputSchema.superRefine((body, ctx) => {
     "each filter given must match. `headers` are sent with every delivery (their values are never shown). " +
     '`secret` ("whsec_" + base64 of 24 to 64 bytes) signs deliveries as Standard Webhooks; generated when absent ' +
     "and then returned once, in the create response; kept on PUT when absent. `snapshot: true` delivers the " +
-    "current state of every matching object at registration. Unknown fields are refused.",
+    "current state of every matching object at registration. `filters.changedPaths` lets a MODIFIED through only " +
+    "when one of the named sections changed (`spec`, `status`, `data`, `metadata.labels`, …; " +
+    "metadata.resourceVersion, managedFields and generation never count); a MODIFIED whose previous version is " +
+    'unknown carries no changedPaths and is delivered. `payload: "metadata"` sends objects reduced to ' +
+    "apiVersion, kind and metadata; `metadata.managedFields` is left out unless `includeManagedFields`. " +
+    "Unknown fields are refused.",
 });
 
 export const SERVER_EXAMPLES = {
   minimal: { summary: "everything, generated secret", value: { name: "lb-1", url: "http://10.0.0.9:8080/events" } },
+  changes: {
+    summary: "ingress spec and annotation changes only, objects as metadata",
+    value: {
+      name: "lb-3",
+      url: "https://lb.example.com/hooks/mcic",
+      filters: { resources: ["ingresses"], changedPaths: ["spec", "metadata.annotations"] },
+      payload: "metadata",
+      includeManagedFields: false,
+    },
+  },
   filtered: {
     summary: "ingress changes of one namespace, with a header",
     value: {

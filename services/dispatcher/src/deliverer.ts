@@ -84,26 +84,29 @@ export class Deliverer {
     }
   }
 
-  /** JSON bodies per envelope, so fan-out to many servers serializes each event once or twice. */
-  readonly #bodies = new WeakMap<Envelope, { full?: SerializedEvent; redacted?: SerializedEvent }>();
+  /**
+   * JSON bodies per envelope and shape (Secret values, payload, managedFields), so fan-out to many
+   * servers serializes each event once per distinct shape, not once per server.
+   */
+  readonly #bodies = new WeakMap<Envelope, Map<string, SerializedEvent>>();
 
   /**
-   * The body for this server. The envelope itself stays sealed (it is what retries park and dead
-   * letters keep); only the full body holds opened Secret values. Throws SealedSecretValuesError.
+   * The body for this server. The envelope itself stays sealed and whole (it is what retries park
+   * and dead letters keep): shaping happens here, so retries, replays and snapshots get the shape
+   * the server has when they are sent. Only bodies with includeSecretData hold opened Secret
+   * values. Throws SealedSecretValuesError.
    */
   #serialized(envelope: Envelope, target: Target): SerializedEvent {
     let cached = this.#bodies.get(envelope);
     if (!cached) {
-      cached = {};
+      cached = new Map();
       this.#bodies.set(envelope, cached);
     }
-    const { includeSecretData } = target;
-    const slot = includeSecretData ? "full" : "redacted";
-    let event = cached[slot];
+    let event = cached.get(target.shapeKey);
     if (!event) {
-      const shown = includeSecretData ? this.#opened(envelope, target) : envelope;
-      event = { id: envelope.id, body: JSON.stringify(toCloudEvent(shown, { includeSecretData })) };
-      cached[slot] = event;
+      const shown = target.includeSecretData ? this.#opened(envelope, target) : envelope;
+      event = { id: envelope.id, body: JSON.stringify(toCloudEvent(shown, target)) };
+      cached.set(target.shapeKey, event);
     }
     return event;
   }

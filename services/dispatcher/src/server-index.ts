@@ -2,6 +2,7 @@ import {
   type Envelope,
   type EnvelopeMatcher,
   type Logger,
+  type PayloadShape,
   type Redis,
   type Registry,
   type SecretBox,
@@ -9,6 +10,7 @@ import {
   type WebhookTarget,
   compileFilters,
   coalesced,
+  payloadShapeKey,
   followChanges,
   isActive,
   openServer,
@@ -19,9 +21,11 @@ import {
  * rotation it holds the previous key with its expiry; the sender drops that key at send time once
  * expired, so signing with it stops on time without waiting for a reload.
  */
-export interface Target extends WebhookTarget {
+export interface Target extends WebhookTarget, PayloadShape {
   name: string;
   includeSecretData: boolean;
+  /** Names the body this server gets (payloadShapeKey): servers with the same key share one. */
+  shapeKey: string;
   /** Opens the sealed Secret values of an event; given only to servers with includeSecretData. */
   secretValuesBox?: SecretBox;
   matches: EnvelopeMatcher;
@@ -126,6 +130,9 @@ export class ServerIndex {
           ...openServer(s, this.#o.box),
           name: s.name,
           includeSecretData: s.includeSecretData,
+          payload: s.payload,
+          includeManagedFields: s.includeManagedFields,
+          shapeKey: payloadShapeKey(s),
           ...(s.includeSecretData ? { secretValuesBox: this.#o.box } : {}),
           matches: compileFilters(s.filters),
           stored: s,

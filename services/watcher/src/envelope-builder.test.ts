@@ -22,6 +22,18 @@ describe("envelopeJson", () => {
     expect(JSON.parse(String(spliced))).toEqual(JSON.parse(JSON.stringify(envelope)));
   });
 
+  it("carries a MODIFIED's changedPaths in the spliced JSON too", () => {
+    const line = `{"type":"MODIFIED","object":${JSON.stringify(object)}}`;
+    const event = JSON.parse(line) as WatchEvent;
+    const raw = rawObjectBytes(line, Buffer.from(line), event);
+    const at = "2026-11-26T00:00:00.000Z";
+    const envelope = buildEnvelope("c1", ref, "Ingress", "MODIFIED", event.object, at, ["metadata.labels", "spec"]);
+    const parsed = JSON.parse(String(envelopeJson(envelope, event.object, raw)));
+    expect(parsed.changedPaths).toEqual(["metadata.labels", "spec"]);
+    expect(parsed.object).toEqual(object);
+    expect(buildEnvelope("c1", ref, "Ingress", "ADDED", event.object, at)).not.toHaveProperty("changedPaths");
+  });
+
   it("serialises the envelope when the line has another shape or the object was completed", () => {
     const reordered = `{"object":${JSON.stringify(object)},"type":"ADDED"}`;
     expect(rawObjectBytes(reordered, Buffer.from(reordered), JSON.parse(reordered) as WatchEvent)).toBeUndefined();

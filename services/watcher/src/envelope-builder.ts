@@ -7,7 +7,10 @@ import {
   isSecretEnvelope,
 } from "@mcic/core";
 
-/** Builds the envelope of one observed change; list items lack apiVersion/kind, so both are set. */
+/**
+ * Builds the envelope of one observed change; list items lack apiVersion/kind, so both are set.
+ * `changedPaths`: a MODIFIED's changed sections (section-hashes.ts), sorted.
+ */
 export function buildEnvelope(
   cluster: string,
   ref: ResourceRef,
@@ -15,6 +18,7 @@ export function buildEnvelope(
   type: EventType,
   obj: KubeObject,
   observedAt: string,
+  changedPaths?: string[],
 ): Envelope {
   const { metadata } = obj;
   const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
@@ -35,6 +39,7 @@ export function buildEnvelope(
     object,
   };
   if (metadata.namespace) envelope.namespace = metadata.namespace;
+  if (changedPaths) envelope.changedPaths = changedPaths;
   return envelope;
 }
 

@@ -1,5 +1,6 @@
 import { type Envelope, type EventType, type KubeObject, type Logger, type ResourceRef, apiPrefix } from "@mcic/core";
 import { backoffDelay, sleep } from "./backoff.js";
+import { ChangeTracker } from "./change-tracker.js";
 import { buildEnvelope, envelopeJson } from "./envelope-builder.js";
 import type { Publish, PublishResult, Room } from "./event-publisher.js";
 import { KubeApiError, type KubeClient, type KubeList } from "./kube-client.js";
@@ -54,6 +55,7 @@ export class ResourceWatch {
   readonly #o: Required<Omit<ResourceWatchOptions, "namespace" | "labelSelector" | "store" | "metrics" | "room">> &
     ResourceWatchOptions;
   readonly #known = new Map<string, KnownObject>();
+  readonly #changes = new ChangeTracker(this.#known);
   readonly #abort = new AbortController();
   readonly #acks = new OrderedAcks<Sent, PublishResult>({
     applied: (sent, result) => this.#applied(sent, result),
@@ -131,6 +133,7 @@ export class ResourceWatch {
         attempt = 0;
       } catch (err) {
         await this.#acks.settle();
+        this.#changes.reset();
         if (signal.aborted) break;
         if (err instanceof KubeApiError && err.httpStatus === 410) {
           this.#o.logger.info({ resourceVersion: this.#rv }, "resource version expired; relisting");
@@ -265,17 +268,13 @@ export class ResourceWatch {
         generation === this.#acks.generation ? this.#emit(type, obj, kind, streamRv, rawObject) : undefined,
       );
     }
-    const envelope = buildEnvelope(this.#o.cluster, this.#o.ref, kind, type, obj, this.#o.now().toISOString());
-    const { uid, resourceVersion, name, namespace } = obj.metadata;
+    const { known, changedPaths } = this.#changes.observe(type, obj, kind);
+    const observedAt = this.#o.now().toISOString();
+    const envelope = buildEnvelope(this.#o.cluster, this.#o.ref, kind, type, obj, observedAt, changedPaths);
     const entry: Sent = {
       type,
-      uid,
-      known:
-        type === "DELETED"
-          ? undefined
-          : namespace
-            ? { rv: resourceVersion, namespace, name, kind }
-            : { rv: resourceVersion, name, kind },
+      uid: obj.metadata.uid,
+      known,
       streamRv,
       observedAt: envelope.observedAt,
       started: performance.now(),
@@ -288,6 +287,7 @@ export class ResourceWatch {
   /** What a stored change means for our state; called in publish order. */
   #applied(e: Sent, result: PublishResult): void {
     this.#metrics?.stored(e.type, result.duplicate, e.started);
+    this.#changes.stored(e.uid, e.known?.sections);
     if (e.known) {
       this.#known.set(e.uid, e.known);
       this.#resume?.known(e.uid, e.known);

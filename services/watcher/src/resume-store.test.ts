@@ -85,6 +85,20 @@ describe("ClusterResumeStore", () => {
     expect(await store().scope("v1/services").load()).toEqual({ rv: "3", known: new Map() });
   });
 
+  it("keeps section hashes, and reads records written before they existed without them", async () => {
+    const scope = store().scope("v1/nodes");
+    const hashed: KnownObject = { ...node, sections: "spec:abc,.labels:def" };
+    await scope.save(new Map([["u2", hashed]]), new Set(), "1", true);
+    await redis.hset(keys.clusterObjects("c1", "v1/nodes"), "u3", JSON.stringify(["7", "", "n3", "Node"]));
+    expect(await scope.load()).toEqual({
+      rv: "1",
+      known: new Map([
+        ["u2", hashed],
+        ["u3", { rv: "7", name: "n3", kind: "Node" }],
+      ]),
+    });
+  });
+
   it("discards state saved for another API URL", async () => {
     await store()
       .scope("v1/nodes")

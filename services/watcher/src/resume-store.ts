@@ -23,7 +23,11 @@ end
 return 1`;
 
 const ResumePoint = z.object({ rv: z.string(), fingerprint: z.string() });
-const Known = z.tuple([z.string(), z.string(), z.string(), z.string()]);
+// [rv, namespace, name, kind, sections?]: records written before section hashes existed have four.
+const Known = z.union([
+  z.tuple([z.string(), z.string(), z.string(), z.string()]),
+  z.tuple([z.string(), z.string(), z.string(), z.string(), z.string()]),
+]);
 
 const SAVE_SHA = createHash("sha1").update(SAVE).digest("hex");
 
@@ -54,6 +58,11 @@ export interface KnownObject {
   namespace?: string;
   name: string;
   kind: string;
+  /**
+   * Per-section hashes of the version at `rv` (section-hashes.ts), to tell a MODIFIED's changed
+   * sections; absent in state written before they existed (its next MODIFIED has no changedPaths).
+   */
+  sections?: string;
 }
 
 export interface ResumeState {
@@ -91,10 +100,10 @@ export interface ClusterStoreOptions {
 
 /**
  * Where the watches of one cluster resume: per scope (resource or resource@namespace), the last
- * resourceVersion whose events are all stored in JetStream, and uid → (rv, namespace, name, kind)
- * of every object it published. Saves of all scopes are gathered for `batchMs` and written in one
- * fenced script call: a Redis call costs the watcher about 25 µs of CPU, so one per event was a
- * quarter of its work. What a crash loses is only republished, and JetStream drops those
+ * resourceVersion whose events are all stored in JetStream, and uid → (rv, namespace, name, kind,
+ * section hashes) of every object it published. Saves of all scopes are gathered for `batchMs`
+ * and written in one fenced script call: a Redis call costs the watcher about 25 µs of CPU, so
+ * one per event was a quarter of its work. What a crash loses is only republished, and JetStream drops those
  * duplicates by message id.
  */
 export class ClusterResumeStore {
@@ -125,8 +134,10 @@ export class ClusterResumeStore {
           const entry = Known.safeParse(safeJson(text));
           // An unreadable entry only costs a re-publish of that object at the next relist.
           if (!entry.success) continue;
-          const [rv, namespace, name, kind] = entry.data;
-          known.set(uid, namespace ? { rv, namespace, name, kind } : { rv, name, kind });
+          const [rv, namespace, name, kind, sections] = entry.data;
+          const k: KnownObject = namespace ? { rv, namespace, name, kind } : { rv, name, kind };
+          if (sections !== undefined) k.sections = sections;
+          known.set(uid, k);
         }
         return { rv: parsed.data.rv, known };
       },
@@ -159,7 +170,11 @@ export class ClusterResumeStore {
     for (const { scope, set, del, rv } of batch) {
       keyList.push(keys.clusterObjects(cluster, scope));
       args.push(scope, JSON.stringify({ rv, fingerprint }), String(set.size), String(del.size));
-      for (const [uid, k] of set) args.push(uid, JSON.stringify([k.rv, k.namespace ?? "", k.name, k.kind]));
+      for (const [uid, k] of set) {
+        const record = [k.rv, k.namespace ?? "", k.name, k.kind];
+        if (k.sections !== undefined) record.push(k.sections);
+        args.push(uid, JSON.stringify(record));
+      }
       args.push(...del);
     }
     runSave(redis, keyList, args).then(
