@@ -15,10 +15,15 @@ const data = {
 };
 
 describe("the snapshot.completed notice", () => {
-  it("is sent as the agreed CloudEvent, whatever the server's secret settings", () => {
+  it("is sent as the agreed CloudEvent, whatever the server's secret and payload settings", () => {
     const envelope = snapshotCompletedEnvelope(data, "2026-01-01T00:00:00.000Z");
-    for (const includeSecretData of [false, true]) {
-      expect(toCloudEvent(envelope, { includeSecretData })).toEqual({
+    const shapes = [
+      { includeSecretData: false },
+      { includeSecretData: true, includeManagedFields: true },
+      { includeSecretData: false, payload: "metadata" as const },
+    ];
+    for (const shape of shapes) {
+      expect(toCloudEvent(envelope, shape)).toEqual({
         specversion: "1.0",
         id: "snapshot/r-1/east/networking_k8s_io/ingresses",
         source: "/clusters/east",
