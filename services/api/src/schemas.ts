@@ -6,6 +6,7 @@ import {
   ServerInputSchema,
   checkCertificatesPem,
   dnsLabel,
+  expressionProblem,
 } from "@mcic/core";
 import { z } from "zod";
 import { requestEgressPolicy } from "./egress-scope.js";
@@ -133,6 +134,9 @@ export const ServerBody = ServerInputSchema.superRefine((body, ctx) => {
   for (const message of endpointProblems(body.url, requestEgressPolicy())) {
     ctx.addIssue({ code: "custom", path: ["url"], message });
   }
+  const expression = body.filters.expression;
+  const problem = expression === undefined ? undefined : expressionProblem(expression);
+  if (problem) ctx.addIssue({ code: "custom", path: ["filters", "expression"], message: problem });
 }).meta({
   id: "ServerInput",
   description:
@@ -141,7 +145,13 @@ export const ServerBody = ServerInputSchema.superRefine((body, ctx) => {
     "each filter given must match. `headers` are sent with every delivery (their values are never shown). " +
     '`secret` ("whsec_" + base64 of 24 to 64 bytes) signs deliveries as Standard Webhooks; generated when absent ' +
     "and then returned once, in the create response; kept on PUT when absent. `snapshot: true` delivers the " +
-    "current state of every matching object at registration. Unknown fields are refused.",
+    "current state of every matching object at registration. Unknown fields are refused. " +
+    "Filters: `excludeNamespaces` drops events of those namespaces (cluster-scoped objects are never excluded); " +
+    "`names` are globs on metadata.name (`*` any run, `?` one character, anchored); `expression` is CEL over " +
+    '`event` (the envelope without `object`: type, cluster, group, version, resource, kind, namespace ("" when ' +
+    "cluster-scoped), name, uid, resourceVersion, observedAt, snapshot, labels, changedPaths) and `object`, " +
+    "checked at registration (a syntax or type error is a 400 with its line and column) and evaluated with a " +
+    "cost limit; an evaluation error (such as a missing field not guarded with has()) means no match.",
 });
 
 export const SERVER_EXAMPLES = {
@@ -162,6 +172,19 @@ export const SERVER_EXAMPLES = {
       secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       snapshot: true,
       retry: { maxAttempts: 20, maxAgeSeconds: 86400 },
+    },
+  },
+  routed: {
+    summary: "CEL on the host names, namespaces excluded, name globs",
+    value: {
+      name: "shop-lb",
+      url: "https://lb.example.com/hooks/shop",
+      filters: {
+        resources: ["ingresses"],
+        excludeNamespaces: ["kube-system", "staging"],
+        names: ["web-*", "api-?"],
+        expression: 'has(object.spec.rules) && object.spec.rules.exists(r, r.host.endsWith(".shop.example"))',
+      },
     },
   },
 };
