@@ -110,6 +110,13 @@ export {
 } from "./cel-expression.js";
 export { compileNameGlobs } from "./name-glob.js";
 export {
+  PING_EVENT_TYPE,
+  SNAPSHOT_COMPLETED_EVENT_TYPE,
+  eventCatalog,
+  resourceEventType,
+  type EventTypeEntry,
+} from "./event-types.js";
+export {
   connectNats,
   ensureEventsStream,
   ensureDeliveriesStream,

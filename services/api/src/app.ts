@@ -22,6 +22,7 @@ import type { RouteDeps } from "./route-deps.js";
 import { ApiRoutes } from "./routing.js";
 import { mountClusterRoutes } from "./routes/clusters.js";
 import { mountDocRoutes } from "./routes/docs.js";
+import { mountEventTypeRoutes } from "./routes/event-types.js";
 import { mountHealthRoutes } from "./routes/health.js";
 import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
 import { mountDeliveryLogRoutes } from "./routes/delivery-log.js";
@@ -113,6 +114,7 @@ export function createApi(deps: AppDeps): Api {
   mountServerRoutes(routes, routeDeps);
   mountDeliveryLogRoutes(routes, routeDeps);
   mountServerOpsRoutes(routes, routeDeps);
+  mountEventTypeRoutes(routes, routeDeps);
   mountSeedCompatRoutes(routes, routeDeps);
 
   /** The route pattern a request is for (path match only, so 401s and 405s are labelled too). */

@@ -1,5 +1,6 @@
 import {
   ClusterInputSchema,
+  EVENT_TYPES,
   RateLimitSchema,
   ResourceStatusSchema,
   ServerFiltersSchema,
@@ -229,6 +230,27 @@ export const ServerViewSchema = z
 export type ServerView = z.infer<typeof ServerViewSchema>;
 
 export const EmptyBody = z.strictObject({}).meta({ id: "Empty" });
+
+export const EventTypeSchema = z
+  .object({
+    type: z.string().meta({ description: "the CloudEvent `type`", example: "dev.mcic.ingresses.added" }),
+    description: z.string().meta({ example: "ingresses added in a watched cluster" }),
+    resource: z.string().optional().meta({ description: "changes only: plural resource name", example: "ingresses" }),
+    group: z
+      .string()
+      .optional()
+      .meta({ description: 'changes only: API group ("" for core)', example: "networking.k8s.io" }),
+    version: z.string().optional().meta({ description: "changes only: API version", example: "v1" }),
+    eventType: z
+      .enum(EVENT_TYPES)
+      .optional()
+      .meta({ description: "changes only: the watch event type", example: "ADDED" }),
+    clusters: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "changes only: clusters watching the resource", example: ["prod"] }),
+  })
+  .meta({ id: "EventType" });
 
 // ---- operations -------------------------------------------------------------------------------
 
