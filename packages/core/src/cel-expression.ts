@@ -30,28 +30,37 @@ export class ExpressionEvaluationError extends McicError {
   }
 }
 
-// `event` is the envelope without `object`; fields always present so expressions need no has().
+/**
+ * `event` is the envelope without `object`; every field is always present so expressions need no
+ * has(). Declared as a type so `event.foo` is a compile error; handed over as an instance of
+ * that type, built once per envelope, so no evaluation converts it again.
+ */
+class CelEvent {
+  constructor(fields: Record<string, unknown>) {
+    Object.assign(this, fields);
+  }
+}
+const EVENT_FIELDS = {
+  id: "string",
+  type: "string",
+  cluster: "string",
+  group: "string",
+  version: "string",
+  resource: "string",
+  kind: "string",
+  namespace: "string",
+  name: "string",
+  uid: "string",
+  resourceVersion: "string",
+  observedAt: "string",
+  snapshot: "bool",
+  labels: "map<string, string>",
+  changedPaths: "list<string>",
+};
+
 const env = new Environment({ limits: LIMITS, homogeneousAggregateLiterals: false })
-  .registerVariable({
-    name: "event",
-    schema: {
-      id: "string",
-      type: "string",
-      cluster: "string",
-      group: "string",
-      version: "string",
-      resource: "string",
-      kind: "string",
-      namespace: "string",
-      name: "string",
-      uid: "string",
-      resourceVersion: "string",
-      observedAt: "string",
-      snapshot: "bool",
-      labels: "map<string, string>",
-      changedPaths: "list<string>",
-    },
-  })
+  .registerType("McicEvent", { ctor: CelEvent, fields: EVENT_FIELDS })
+  .registerVariable("event", "McicEvent")
   .registerVariable("object", "map<string, dyn>");
 
 const meter = { spent: 0 };
@@ -157,13 +166,13 @@ function celVariables(e: Envelope): Record<string, unknown> {
     const changedPaths = (e as { changedPaths?: string[] }).changedPaths ?? [];
     vars = {
       // Cluster-scoped objects have namespace "", as Kubernetes writes it.
-      event: {
+      event: new CelEvent({
         ...rest,
         namespace: e.namespace ?? "",
         snapshot: e.snapshot ?? false,
         labels: metadata?.labels ?? {},
         changedPaths,
-      },
+      }),
       object,
     };
     variablesCache.set(e, vars);
