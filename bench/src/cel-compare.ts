@@ -33,7 +33,7 @@ const CASES: [string, object, boolean | "error" | "compile error"][] = [
   ["object.spec.replicas > 2.5", object, true],
   ["object.metadata.?annotations.orValue({}).size() == 0", object, true],
   ["event.type + 1 == 2", object, "error"],
-  ["unknown == 1", object, "error"],
+  ["unknown == 1", object, "compile error"],
   ["event.type ==", object, "compile error"],
 ];
 

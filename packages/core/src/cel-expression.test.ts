@@ -58,6 +58,12 @@ describe("CEL expressions", () => {
     expect(run('has(object.spec.rules) && object.spec.rules.exists(r, r.host == "x")', noRules)).toBe(false);
   });
 
+  it("read a field that may be missing with optional chaining", () => {
+    const source =
+      "object.metadata.?annotations.orValue({}).size() == 0 && object.?spec.?rules.orValue([]).size() == 0";
+    expect(run(source, noRules)).toBe(true);
+  });
+
   it("fail on a result that is not a bool", () => {
     expect(() => run("object.spec.replicas")).toThrow(/not a bool/);
   });

@@ -58,7 +58,8 @@ const EVENT_FIELDS = {
   changedPaths: "list<string>",
 };
 
-const env = new Environment({ limits: LIMITS, homogeneousAggregateLiterals: false })
+// Optional types: `object.metadata.?annotations.orValue({})` reads a field that may be missing.
+const env = new Environment({ limits: LIMITS, homogeneousAggregateLiterals: false, enableOptionalTypes: true })
   .registerType("McicEvent", { ctor: CelEvent, fields: EVENT_FIELDS })
   .registerVariable("event", "McicEvent")
   .registerVariable("object", "map<string, dyn>");
