@@ -95,6 +95,17 @@ describe("CEL expressions", () => {
       );
     });
 
+    it("stops a quadratic comprehension at once, though comprehensions catch errors of their body", () => {
+      const huge = ingress({ spec: { items: Array.from({ length: 50_000 }, (_, i) => i) } });
+      // Without failing every node once over the limit, this would run 2.5 billion iterations.
+      expect(() => run("object.spec.items.all(a, object.spec.items.all(b, a >= 0))", huge)).toThrow(/cost limit/);
+    });
+
+    it("never matches over the limit, even where || would absorb the error", () => {
+      const source = "object.spec.items.all(a, object.spec.items.all(b, a >= 0)) || true";
+      expect(() => run(source, wide)).toThrow(/cost limit/);
+    });
+
     it("stops a membership test repeated over a large list", () => {
       expect(() => run("object.spec.items.all(a, a in object.spec.items)", wide)).toThrow(/cost limit/);
     });

@@ -94,15 +94,24 @@ function installMeter(): void {
   env.evaluate("__mcicMeterProbe(0)", {});
   armed = false;
   if (!evaluator) throw new Error("CEL cost meter could not be installed");
+  // Checked before a node runs as well as after: comprehensions catch errors of their body and
+  // go on, so once over the limit every further node must fail at once, not after its subtree.
   evaluator.run = function run(this: unknown, ast: MeteredNode, ctx: unknown) {
+    if (++meter.spent > CEL_COST_LIMIT) throw overLimit();
     const value = ast.evaluate(this, ast, ctx);
-    meter.spent += 1;
-    if (typeof value === "string" || Array.isArray(value)) meter.spent += value.length >> 4;
-    if (meter.spent > CEL_COST_LIMIT) {
-      throw new ExpressionEvaluationError(`evaluation exceeded the cost limit of ${CEL_COST_LIMIT}`);
+    if (typeof value === "string" || Array.isArray(value)) {
+      meter.spent += value.length >> 4;
+      if (meter.spent > CEL_COST_LIMIT) throw overLimit();
     }
     return value;
   };
+}
+
+// One instance: once over the limit it is thrown for every remaining item of a comprehension,
+// and capturing a stack trace each time would cost more than the work it stops.
+const OVER_LIMIT = new ExpressionEvaluationError(`evaluation exceeded the cost limit of ${CEL_COST_LIMIT}`);
+function overLimit(): ExpressionEvaluationError {
+  return OVER_LIMIT;
 }
 
 interface MeteredNode {
@@ -139,6 +148,8 @@ export function compileExpression(source: string): CompiledExpression {
         if (err instanceof ExpressionEvaluationError) throw err;
         throw new ExpressionEvaluationError(firstLine(err), { cause: err });
       }
+      // `||` and `&&` absorb errors (`x || true` is true): going over the limit is never a match.
+      if (meter.spent > CEL_COST_LIMIT) throw overLimit();
       if (typeof value !== "boolean") throw new ExpressionEvaluationError(`yielded ${typeof value}, not a bool`);
       return value;
     },
