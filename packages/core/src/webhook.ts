@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Envelope } from "./envelope.js";
 import { type PayloadShape, shapeEnvelope } from "./payload-shape.js";
+import { resourceEventType } from "./event-types.js";
 import { redactEnvelope } from "./secret-values.js";
 import { snapshotCompletedEvent } from "./snapshot-completed.js";
 
@@ -58,7 +59,7 @@ export function toCloudEvent(envelope: Envelope, options: { includeSecretData: b
     specversion: "1.0",
     id: envelope.id,
     source: `/clusters/${envelope.cluster}`,
-    type: `dev.mcic.${envelope.resource}.${envelope.type.toLowerCase()}`,
+    type: resourceEventType(envelope.resource, envelope.type),
     subject: envelope.namespace ? `${envelope.namespace}/${envelope.name}` : envelope.name,
     time: envelope.observedAt,
     datacontenttype: "application/json",

@@ -132,7 +132,13 @@ export class SnapshotResponder {
   /** Queues one resource's matching objects, then its completed notice; the number of objects. */
   async #resource(request: Request, server: StoredServer, cluster: string, source: ResourceSnapshot): Promise<number> {
     const { js, prefix, box, registry } = this.#o;
-    const matches = compileFilters(server.filters);
+    const matches = compileFilters(server.filters, {
+      onExpressionError: (err, e) =>
+        this.#o.logger.debug(
+          { server: server.name, object: e.name, err: err.message },
+          "filter expression failed; object not sent",
+        ),
+    });
     const subject = deliverySubject(prefix, request.server);
     const at = now();
     const queue = (envelope: Envelope, msgID: string) => {
