@@ -45,7 +45,8 @@ function valueOptions(command: Command): string[] {
 /** A bash completion function generated from the command tree, so it never falls behind it. */
 export function bashCompletion(program: Command): string {
   const all = nodes(program, "", []);
-  const q = (w: string) => w.replace(/[^A-Za-z0-9_.,=:/-]/g, "");
+  // Command and option names are plain words; anything else is dropped rather than quoted for bash.
+  const q = (w: string) => w.replace(/[^A-Za-z0-9_.,=:/ -]/g, "");
   const known = all.filter((n) => n.path !== "").map((n) => `"${q(n.path)}"`);
   const takesValue = [...new Set(valueOptions(program))].map(q);
   return `# mcic bash completion: eval "$(mcic completion bash)" or save it to /etc/bash_completion.d/mcic

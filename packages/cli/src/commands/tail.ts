@@ -54,9 +54,8 @@ async function tail(ctx: Ctx, options: TailOptions): Promise<void> {
   });
   const res = await ctx.api.stream("/events/stream", tailQuery(options), stop.signal);
   if (!res.body) throw new CliError("the API answered the event stream without a body", EXIT_FAILURE);
-  if (ctx.format === "table") {
-    ctx.io.err(`following events from ${ctx.api.shownUrl} (Ctrl-C to stop)\n`);
-  }
+  // On stderr: a pipe reading stdout gets events only.
+  ctx.io.err(`following events from ${ctx.api.shownUrl} (Ctrl-C to stop)\n`);
   let seen = 0;
   try {
     for await (const event of readSse(res.body)) {
