@@ -153,6 +153,15 @@ export {
   type WebhookTarget,
   type SerializedEvent,
 } from "./webhook-sender.js";
+export {
+  RATE_BUCKET_SECONDS,
+  RATE_BUCKET_TTL_SECONDS,
+  RATE_WINDOW_SECONDS,
+  rateBucket,
+  readDeliveryRates,
+  type DeliveryRate,
+  type RateOutcome,
+} from "./delivery-rate.js";
 export { connectBackends, type BackendOptions, type Backends } from "./backends.js";
 export { Semaphore } from "./semaphore.js";
 export {

@@ -41,6 +41,9 @@ export function redisKeys(prefix: string) {
     deliveries: (name: string) => `${prefix}:{server:${name}}:deliveries`,
     /** resourceVersion of the newest event of one object bound for a server while a retry of it waits. */
     serverLatest: (name: string, uid: string) => `${prefix}:{server:${name}}:latest:${uid}`,
+    /** Counter of one server's delivery attempts ("ok" or "failed") in one 5-second bucket (delivery-rate.ts). */
+    serverRate: (name: string, outcome: "ok" | "failed", bucket: number) =>
+      `${prefix}:{server:${name}}:rate:${outcome}:${bucket}`,
     /** Pub/sub channel announcing that a cluster or server changed. */
     changes: `${prefix}:changed`,
   };

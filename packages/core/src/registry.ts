@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { type ChangeNotice, encodeChangeNotice, publishChangeNotice } from "./change-notice.js";
 import { type DeadLetter, DeadLetterSchema, type DeliveryRecord, DeliveryRecordSchema } from "./delivery.js";
+import { type DeliveryRate, readDeliveryRates } from "./delivery-rate.js";
 import { ConflictError, NotFoundError, UpdateConflictError } from "./errors.js";
 import { type RedisKeys, redisKeys } from "./keys.js";
 import {
@@ -283,6 +284,11 @@ export class Registry {
         .hdel(k.clusterResume(name), ...scopes)
         .del(...scopes.map((s) => k.clusterObjects(name, s))),
     );
+  }
+
+  /** Delivery attempts of each server over the last minute (delivery-rate.ts). */
+  deliveryRates(servers: string[], nowMs: number): Promise<Map<string, DeliveryRate>> {
+    return readDeliveryRates(this.#redis, this.keys, servers, nowMs);
   }
 
   /** Status of each watched resource of a cluster, as its watcher last wrote it. */

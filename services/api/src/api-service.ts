@@ -63,6 +63,8 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
     },
     async stop() {
       const listening = server;
+      // Open event streams never end by themselves: closing them first lets the server close.
+      api.close();
       if (listening) {
         await new Promise<void>((resolve) => {
           listening.close(() => resolve());

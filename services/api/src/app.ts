@@ -16,6 +16,7 @@ import { bearerAuth } from "./auth.js";
 import { DEFAULT_DISPATCHER_SYNC_MS, dispatcherSync } from "./dispatcher-sync.js";
 import { egressScope } from "./egress-scope.js";
 import { loopbackHostOnly } from "./host-check.js";
+import { EventHub } from "./live/event-hub.js";
 import { httpMetrics } from "./metrics.js";
 import { problemMiddleware } from "./problem.js";
 import type { RouteDeps } from "./route-deps.js";
@@ -23,6 +24,7 @@ import { ApiRoutes } from "./routing.js";
 import { mountClusterRoutes } from "./routes/clusters.js";
 import { mountDocRoutes } from "./routes/docs.js";
 import { mountHealthRoutes } from "./routes/health.js";
+import { mountLiveRoutes } from "./routes/live.js";
 import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
 import { mountDeliveryLogRoutes } from "./routes/delivery-log.js";
 import { mountServerOpsRoutes } from "./routes/server-ops.js";
@@ -50,6 +52,10 @@ export interface AppDeps {
   metrics?: MetricsRegistry;
   /** How long a resync collects watcher replies (default 500 ms). */
   snapshotWaitMs?: number;
+  /** Open `/events/stream` connections allowed at once (default 100). */
+  maxEventStreams?: number;
+  /** Milliseconds between keepalive comments of an event stream (default 15 s). */
+  streamKeepaliveMs?: number;
   now?: () => Date;
 }
 
@@ -58,6 +64,8 @@ export interface Api {
   routes: ApiRoutes;
   /** Resolves when snapshot requests started in the background have finished. */
   settled(): Promise<void>;
+  /** Ends the open event streams and stops following events (before the HTTP server closes). */
+  close(): void;
 }
 
 /** The whole HTTP API, every dependency injected (tests run it over HTTP). */
@@ -114,6 +122,18 @@ export function createApi(deps: AppDeps): Api {
   mountDeliveryLogRoutes(routes, routeDeps);
   mountServerOpsRoutes(routes, routeDeps);
   mountSeedCompatRoutes(routes, routeDeps);
+  const hub = new EventHub({
+    nats: deps.nats,
+    prefix: deps.prefix,
+    logger: deps.logger,
+    ...(deps.maxEventStreams !== undefined ? { maxSubscribers: deps.maxEventStreams } : {}),
+  });
+  mountLiveRoutes(routes, {
+    hub,
+    registry: deps.registry,
+    logger: deps.logger,
+    ...(deps.streamKeepaliveMs !== undefined ? { keepaliveMs: deps.streamKeepaliveMs } : {}),
+  });
 
   /** The route pattern a request is for (path match only, so 401s and 405s are labelled too). */
   const routeOf = (ctx: Context): string | undefined => {
@@ -135,7 +155,12 @@ export function createApi(deps: AppDeps): Api {
   app.use(routes.router.allowedMethods());
   // Koa's default handler would print errors to stderr; ours are already logged by problemMiddleware.
   app.silent = true;
-  return { app, routes, settled: async () => void (await Promise.all(background)) };
+  return {
+    app,
+    routes,
+    settled: async () => void (await Promise.all(background)),
+    close: () => hub.close(),
+  };
 }
 
 /** createApi's Koa app alone. */

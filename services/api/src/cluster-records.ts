@@ -76,7 +76,22 @@ export function toClusterView(c: StoredCluster, status?: ResourceStatus[]): Clus
   if (status) {
     // Resources the watcher has not reported on yet are pending, so the list is always complete.
     const byName = new Map(status.map((s) => [s.resource, s]));
-    view.status = { resources: c.resources.map((r) => byName.get(r) ?? { resource: r, state: "pending" }) };
+    const resources = c.resources.map((r): ResourceStatus => byName.get(r) ?? { resource: r, state: "pending" });
+    view.status = { state: worstState(resources), resources };
+    const last = resources
+      .map((r) => r.lastEventAt ?? "")
+      .sort()
+      .at(-1);
+    if (last) view.status.lastEventAt = last;
   }
   return view;
+}
+
+const SEVERITY: ResourceStatus["state"][] = ["watching", "syncing", "pending", "error"];
+
+/** What a cluster's summary shows: its worst resource, so one failing watch is never hidden. */
+function worstState(resources: ResourceStatus[]): ResourceStatus["state"] {
+  let worst = 0;
+  for (const r of resources) worst = Math.max(worst, SEVERITY.indexOf(r.state));
+  return SEVERITY[worst] ?? "pending";
 }

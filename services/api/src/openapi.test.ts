@@ -56,9 +56,11 @@ describe("/openapi.json", () => {
         "DELETE /cic/nitro/v1/config/controller",
         "GET /metrics",
         "GET /swagger",
+        "GET /api/v1/events/stream",
+        "GET /api/v1/stats",
       ]),
     );
-    expect(routed).toHaveLength(26);
+    expect(routed).toHaveLength(28);
   });
 
   it("describes auth, errors as problem+json, parameters and bodies with examples", () => {

@@ -162,6 +162,7 @@ export class ApiRoutes {
         { name: "clusters", description: "Kubernetes clusters to watch" },
         { name: "servers", description: "recipients of events" },
         { name: "deliveries", description: "delivery log, dead letters, replays, tests and resyncs of a server" },
+        { name: "events", description: "live events and rates (what `mcic tail`, `mcic status` and /ui show)" },
         { name: "seed compatibility", description: "the Go prototype's registration route" },
         { name: "operations", description: "health, metrics and this document" },
       ],

@@ -120,9 +120,17 @@ export const ClusterViewSchema = z
     createdAt: isoTime,
     updatedAt: isoTime,
     status: z
-      .object({ resources: z.array(ResourceStatusSchema.meta({ id: "ResourceStatus" })) })
+      .object({
+        state: z.enum(["pending", "syncing", "watching", "error"]).meta({
+          description: "the worst state of its resources (error, pending, syncing, watching, in that order)",
+        }),
+        lastEventAt: isoTime.optional().meta({ description: "the newest event of any of its resources" }),
+        resources: z.array(ResourceStatusSchema.meta({ id: "ResourceStatus" })),
+      })
       .optional()
-      .meta({ description: "only on GET /clusters/{name}: the watch state of each resource" }),
+      .meta({
+        description: "on GET /clusters and GET /clusters/{name}: the watch state of the cluster and of each resource",
+      }),
   })
   .meta({ id: "Cluster" });
 export type ClusterView = z.infer<typeof ClusterViewSchema>;

@@ -79,6 +79,9 @@ export interface HarnessOptions {
   egress?: EgressPolicy;
   /** How long a server change waits for dispatchers (default: the API's). */
   dispatcherSyncTimeoutMs?: number;
+  /** Open event streams allowed at once (default: the API's). */
+  maxEventStreams?: number;
+  streamKeepaliveMs?: number;
 }
 
 /** Real redis-server and nats-server, the API on a random loopback port. */
@@ -117,6 +120,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sender,
     ...(options.egress ? { egress: options.egress } : {}),
     snapshotWaitMs: options.snapshotWaitMs ?? 300,
+    ...(options.maxEventStreams !== undefined ? { maxEventStreams: options.maxEventStreams } : {}),
+    ...(options.streamKeepaliveMs !== undefined ? { streamKeepaliveMs: options.streamKeepaliveMs } : {}),
     checkReady: async () => {
       await redis.ping();
       await nats.flush();
@@ -168,6 +173,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return Promise.all(keys.map(async (k): Promise<[string, Buffer | null]> => [k, await redis.dumpBuffer(k)]));
     },
     close: async () => {
+      api.close();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

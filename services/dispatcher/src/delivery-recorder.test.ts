@@ -1,4 +1,4 @@
-import { connectRedis, createLogger, parseRedisUrl, redisKeys } from "@mcic/core";
+import { connectRedis, createLogger, parseRedisUrl, readDeliveryRates, redisKeys } from "@mcic/core";
 import { type TestServer, startRedis, waitFor } from "@mcic/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliveryRecorder } from "./delivery-recorder.js";
@@ -40,6 +40,54 @@ describe("DeliveryRecorder when a Redis write fails", () => {
       await waitFor(async () => (await redis.llen(keys.deliveries("rx"))) === 1, { timeoutMs: 10_000 });
       expect(await redis.hget(keys.serverStatus("rx"), "pending")).toBe("1");
       expect(await redis.llen(keys.deadLetters("rx"))).toBe(0);
+      // The failed write's attempt still counts towards the server's rate, once.
+      const rates = await readDeliveryRates(redis, keys, ["rx"], Date.now());
+      expect(rates.get("rx")).toMatchObject({ delivered: 0, failed: 1 });
+    } finally {
+      redis.disconnect();
+    }
+  }, 30_000);
+});
+
+describe("DeliveryRecorder delivery rates", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("counts delivered and failed attempts per server for the last minute, not superseded ones", async () => {
+    const redis = connectRedis(parseRedisUrl(server.url), "recorder-rate-test");
+    const keys = redisKeys("r");
+    const recorder = new DeliveryRecorder({ redis, keys, logger: createLogger({ name: "test", level: "silent" }) });
+    try {
+      const at = new Date().toISOString();
+      const attempt = (outcome: "delivered" | "retrying" | "superseded" | "dead-lettered") => ({
+        eventId: "e",
+        attempt: 1,
+        status: outcome === "delivered" ? 200 : 503,
+        outcome,
+        durationMs: 1,
+        at,
+      });
+      for (let i = 0; i < 3; i++) recorder.record("a", attempt("delivered"));
+      recorder.record("a", attempt("retrying"));
+      recorder.record("a", attempt("superseded"));
+      recorder.record("b", attempt("dead-lettered"));
+      await recorder.flush();
+      const rates = await readDeliveryRates(redis, keys, ["a", "b", "unknown"], Date.now());
+      expect(rates.get("a")).toMatchObject({ delivered: 3, failed: 1 });
+      expect(rates.get("b")).toMatchObject({ delivered: 0, failed: 1 });
+      expect(rates.get("unknown")).toMatchObject({ delivered: 0, failed: 0 });
+      // Counters expire on their own: nothing grows without bound.
+      const ttls = await Promise.all((await redis.keys("r:*:rate:*")).map((k) => redis.ttl(k)));
+      expect(ttls.length).toBeGreaterThan(0);
+      for (const ttl of ttls) expect(ttl).toBeGreaterThan(0);
+      // A minute and more later, they are out of the window.
+      const later = await readDeliveryRates(redis, keys, ["a"], Date.now() + 70_000);
+      expect(later.get("a")).toMatchObject({ delivered: 0, failed: 0 });
     } finally {
       redis.disconnect();
     }

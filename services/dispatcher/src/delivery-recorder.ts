@@ -1,6 +1,7 @@
 import {
   DEAD_LETTER_LIMIT,
   DELIVERY_LOG_LIMIT,
+  RATE_BUCKET_TTL_SECONDS,
   type DeadLetter,
   type DeliveryRecord,
   type Logger,
@@ -9,6 +10,7 @@ import {
   RedisWriteError,
   SERVER_STATUS_FIELDS,
   type ServerStatusField,
+  rateBucket,
 } from "@mcic/core";
 import type { DispatcherMetrics } from "./dispatcher-metrics.js";
 
@@ -19,6 +21,8 @@ interface Pending {
   status: Partial<Record<ServerStatusField, string>>;
   /** Change of the number of deliveries parked in the durable queue. */
   parked: number;
+  /** Attempts per outcome and 5-second bucket ("ok:<bucket>", "failed:<bucket>"), for GET /stats. */
+  rates: Map<string, number>;
 }
 
 /**
@@ -44,7 +48,7 @@ export class DeliveryRecorder {
   #for(server: string): Pending {
     let p = this.#pending.get(server);
     if (!p) {
-      p = { records: [], deadLetters: [], status: {}, parked: 0 };
+      p = { records: [], deadLetters: [], status: {}, parked: 0, rates: new Map() };
       this.#pending.set(server, p);
     }
     // A failed write's error was logged and its dead letters' callers told: nothing to add here.
@@ -55,8 +59,13 @@ export class DeliveryRecorder {
   record(server: string, record: DeliveryRecord): void {
     const p = this.#for(server);
     p.records.push(JSON.stringify(record));
+    const counted = record.outcome !== "superseded" && record.outcome !== "dropped";
     if (record.outcome === "delivered") p.status.lastSuccessAt = record.at;
-    else if (record.outcome !== "superseded" && record.outcome !== "dropped") p.status.lastFailureAt = record.at;
+    else if (counted) p.status.lastFailureAt = record.at;
+    if (counted) {
+      const key = `${record.outcome === "delivered" ? "ok" : "failed"}:${rateBucket(Date.now())}`;
+      p.rates.set(key, (p.rates.get(key) ?? 0) + 1);
+    }
     this.#metrics?.deliveries.inc({ server, outcome: record.outcome });
     if (record.attempt > 0 && record.status >= 0 && record.outcome !== "superseded" && record.outcome !== "dropped") {
       this.#metrics?.attemptDuration.observe({ server }, record.durationMs / 1000);
@@ -99,6 +108,11 @@ export class DeliveryRecorder {
       }
       if (Object.keys(p.status).length > 0) multi.hset(k.serverStatus(server), p.status);
       if (p.parked !== 0) multi.hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.pending, p.parked);
+      for (const [field, n] of p.rates) {
+        const [outcome, bucket] = field.split(":") as ["ok" | "failed", string];
+        const key = k.serverRate(server, outcome, Number(bucket));
+        multi.incrby(key, n).expire(key, RATE_BUCKET_TTL_SECONDS);
+      }
     }
     // A write that failed (Redis failing over, say) must not lose a dead letter: its caller is told
     // and the message comes back to be dead-lettered again. The rest (log, status, pending) is kept
@@ -132,8 +146,15 @@ export class DeliveryRecorder {
         deadLetters: later?.deadLetters ?? [],
         status: { ...failed.status, ...later?.status },
         parked: failed.parked + (later?.parked ?? 0),
+        rates: mergeCounts(failed.rates, later?.rates),
       });
     }
     return deadLetters;
   }
+}
+
+function mergeCounts(a: Map<string, number>, b: Map<string, number> | undefined): Map<string, number> {
+  const out = new Map(a);
+  for (const [k, n] of b ?? []) out.set(k, (out.get(k) ?? 0) + n);
+  return out;
 }

@@ -10,3 +10,4 @@ export {
 } from "./receiver.js";
 export { TEST_CA_PEM } from "./test-certificate.js";
 export { startNatsCluster, type NatsCluster, type NatsClusterNode } from "./nats-cluster.js";
+export { openSse, type SseEvent, type SseReader } from "./sse.js";

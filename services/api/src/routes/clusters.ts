@@ -13,11 +13,15 @@ export function mountClusterRoutes(routes: ApiRoutes, deps: Pick<RouteDeps, "reg
     method: "get",
     path: "/api/v1/clusters",
     operationId: "listClusters",
-    summary: "List clusters",
+    summary: "List clusters and their watch state",
     tag,
-    responses: { 200: { description: "every registered cluster, by name", schema: ClusterViewSchema.array() } },
+    responses: {
+      200: { description: "every registered cluster, by name, with `status`", schema: ClusterViewSchema.array() },
+    },
     handler: async (ctx) => {
-      ctx.body = (await registry.listClusters()).map((c) => toClusterView(c));
+      const clusters = await registry.listClusters();
+      const statuses = await Promise.all(clusters.map((c) => registry.clusterStatus(c.name)));
+      ctx.body = clusters.map((c, i) => toClusterView(c, statuses[i]));
     },
   });
 
