@@ -41,6 +41,11 @@ export function redisKeys(prefix: string) {
     deliveries: (name: string) => `${prefix}:{server:${name}}:deliveries`,
     /** resourceVersion of the newest event of one object bound for a server while a retry of it waits. */
     serverLatest: (name: string, uid: string) => `${prefix}:{server:${name}}:latest:${uid}`,
+    /**
+     * resourceVersion of the newest event of one object a server took (2xx), so a replay never
+     * sends it an older one. Expires (see delivered-versions.ts in the dispatcher).
+     */
+    serverDelivered: (name: string, uid: string) => `${prefix}:{server:${name}}:latest:${uid}:delivered`,
     /** Pub/sub channel announcing that a cluster or server changed. */
     changes: `${prefix}:changed`,
   };
