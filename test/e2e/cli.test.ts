@@ -64,7 +64,7 @@ describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", (
       startReceiver(),
     ]);
     refusing.respond = () => ({ status: 400 });
-    stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url, tokens: [API_TOKEN] });
+    stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url, tokens: [API_TOKEN], startTimeoutMs: 60_000 });
     env = { MCIC_API: stack.apiUrl, MCIC_TOKEN: API_TOKEN };
     east = sim.cluster("east");
     west = sim.cluster("west");
@@ -91,7 +91,7 @@ describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", (
     );
     writeFileSync(join(dir, "token"), `${SIM_TOKEN}\n`);
     writeFileSync(join(dir, "ca.pem"), tls.cert);
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await stack?.stop();

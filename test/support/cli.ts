@@ -1,21 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { waitFor } from "@mcic/core/testing";
-
-function findRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(join(dir, "packages", "cli", "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no mcic checkout above ${from}`);
-    dir = up;
-  }
-  return dir;
-}
+import { ROOT } from "./stack.js";
 
 /** The `mcic` bin as npm links it (packages/cli/bin/mcic.js, which runs the built dist). */
-export const MCIC_BIN = join(findRoot(dirname(fileURLToPath(import.meta.url))), "packages", "cli", "bin", "mcic.js");
+export const MCIC_BIN = join(ROOT, "packages", "cli", "bin", "mcic.js");
 
 export interface CliResult {
   code: number | null;

@@ -12,6 +12,8 @@ interface TailOptions {
   cluster?: string[];
   resource?: string[];
   namespace?: string[];
+  excludeNamespace?: string[];
+  namePattern?: string[];
   eventType?: string[];
   labelSelector?: string;
   count?: number;
@@ -25,6 +27,8 @@ function tailQuery(o: TailOptions): Record<string, string | undefined> {
     cluster: o.cluster?.join(","),
     resource: o.resource?.join(","),
     namespace: o.namespace?.join(","),
+    excludeNamespaces: o.excludeNamespace?.join(","),
+    names: o.namePattern?.join(","),
     eventType: o.eventType?.join(","),
     labelSelector: o.labelSelector,
   };
@@ -37,6 +41,8 @@ export function addTailCommand(program: Command, io: Io): void {
     .option("--cluster <list>", "only these clusters (comma separated or repeated)", collect)
     .option("--resource <list>", "only these resources (e.g. ingresses)", collect)
     .option("--namespace <list>", "only these namespaces", collect)
+    .option("--exclude-namespace <list>", "never these namespaces", collect)
+    .option("--name-pattern <list>", "only objects whose name matches one of these globs (* and ?)", collect)
     .option("--event-type <list>", "only these event types: ADDED, MODIFIED, DELETED", oneOf(EVENT_TYPES))
     .option("--label-selector <selector>", "only objects with these labels")
     .option("--count <n>", "stop after this many events", integer(1, 1_000_000))
