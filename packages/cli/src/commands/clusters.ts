@@ -5,7 +5,8 @@ import { clusterDetail, clusterTable } from "../cluster-view.js";
 import { type Io, contextOf } from "../context.js";
 import { UsageError } from "../errors.js";
 import { cell } from "../text.js";
-import { AnySchema, ClusterSchema } from "../views.js";
+import { ClusterSchema } from "../views.js";
+import { addListGetRm } from "./list-get-rm.js";
 
 interface ConnectionOptions {
   kubeconfig?: string;
@@ -112,38 +113,17 @@ export function addClusterCommands(program: Command, io: Io): void {
     ctx.print(value, () => `cluster "${cell(value.name)}" added\n`);
   });
 
-  cluster
-    .command("list")
-    .alias("ls")
-    .description("list clusters")
-    .action(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command, io);
-      const clusters = await ctx.api.get("/clusters", ClusterSchema.array());
-      ctx.print(clusters, () =>
-        clusters.length === 0 ? "no clusters registered\n" : clusterTable(clusters, io.now()),
-      );
-    });
-
-  cluster
-    .command("get")
-    .description("show a cluster and the watch state of each of its resources")
-    .argument("<name>", "cluster name")
-    .action(async (name: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command, io);
-      const value = await ctx.api.get(`/clusters/${seg(name)}`, ClusterSchema);
-      ctx.print(value, () => clusterDetail(value, io.now()));
-    });
-
-  cluster
-    .command("rm")
-    .alias("delete")
-    .description("stop watching a cluster and forget it")
-    .argument("<name>", "cluster name")
-    .action(async (name: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command, io);
-      await ctx.api.request("DELETE", `/clusters/${seg(name)}`, AnySchema);
-      ctx.print({ name, deleted: true }, () => `cluster "${cell(name)}" deleted\n`);
-    });
+  addListGetRm(cluster, io, {
+    noun: "cluster",
+    schema: ClusterSchema,
+    table: clusterTable,
+    detail: clusterDetail,
+    descriptions: {
+      list: "list clusters with their watch state",
+      get: "show a cluster and the watch state of each of its resources",
+      rm: "stop watching a cluster and forget it",
+    },
+  });
 
   scopeOptions(
     connectionOptions(

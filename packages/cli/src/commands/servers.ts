@@ -5,7 +5,8 @@ import { type Io, contextOf } from "../context.js";
 import { UsageError } from "../errors.js";
 import { serverDetail, serverTable } from "../server-view.js";
 import { cell } from "../text.js";
-import { AnySchema, ServerSchema } from "../views.js";
+import { ServerSchema } from "../views.js";
+import { addListGetRm } from "./list-get-rm.js";
 
 interface ServerOptions {
   url?: string;
@@ -107,36 +108,17 @@ export function addServerCommands(program: Command, io: Io): void {
       ctx.print(value, () => `server "${cell(value.name)}" added\n${secretNote(value.secret)}`);
     });
 
-  server
-    .command("list")
-    .alias("ls")
-    .description("list servers")
-    .action(async (_options: unknown, command: Command) => {
-      const ctx = contextOf(command, io);
-      const servers = await ctx.api.get("/servers", ServerSchema.array());
-      ctx.print(servers, () => (servers.length === 0 ? "no servers registered\n" : serverTable(servers, io.now())));
-    });
-
-  server
-    .command("get")
-    .description("show a server, its filters and its delivery status")
-    .argument("<name>", "server name")
-    .action(async (name: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command, io);
-      const value = await ctx.api.get(`/servers/${seg(name)}`, ServerSchema);
-      ctx.print(value, () => serverDetail(value, io.now()));
-    });
-
-  server
-    .command("rm")
-    .alias("delete")
-    .description("forget a server, its delivery log and its dead letters")
-    .argument("<name>", "server name")
-    .action(async (name: string, _options: unknown, command: Command) => {
-      const ctx = contextOf(command, io);
-      await ctx.api.request("DELETE", `/servers/${seg(name)}`, AnySchema);
-      ctx.print({ name, deleted: true }, () => `server "${cell(name)}" deleted\n`);
-    });
+  addListGetRm(server, io, {
+    noun: "server",
+    schema: ServerSchema,
+    table: serverTable,
+    detail: serverDetail,
+    descriptions: {
+      list: "list servers",
+      get: "show a server, its filters and its delivery status",
+      rm: "forget a server, its delivery log and its dead letters",
+    },
+  });
 
   serverOptions(
     server
