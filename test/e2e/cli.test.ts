@@ -392,6 +392,16 @@ describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", (
 
     const one = await mcic("dead-letters", "refuser", "--replay", letters[0]?.id ?? "");
     expect(one).toMatchObject({ code: 0, stdout: "1 dead letter queued for delivery again\n" });
+    // Still refused, so it comes back as a new dead letter; waiting for that keeps it out of the race with "all".
+    await waitFor(
+      async () => {
+        const now: { id: string; eventId: string }[] = JSON.parse(
+          (await mcic("-o", "json", "dead-letters", "refuser")).stdout,
+        );
+        return now.length === letters.length && !now.some((l) => l.id === letters[0]?.id);
+      },
+      { timeoutMs: 20_000, message: "the replayed dead letter to be refused again" },
+    );
     refusing.respond = () => ({ status: 200 });
     const all = await mcic("dead-letters", "refuser", "--replay");
     expect(all.code).toBe(0);
