@@ -10,6 +10,7 @@ import {
   SERVER_STATUS_FIELDS,
   type ServerStatusField,
 } from "@mcic/core";
+import { DeliveredVersions, isNewer } from "./delivered-versions.js";
 import type { DispatcherMetrics } from "./dispatcher-metrics.js";
 
 interface Pending {
@@ -19,6 +20,14 @@ interface Pending {
   status: Partial<Record<ServerStatusField, string>>;
   /** Change of the number of deliveries parked in the durable queue. */
   parked: number;
+  /** Per object (uid), the newest resourceVersion the server took in this batch. */
+  delivered: Map<string, string>;
+  /** A delivery succeeded: the failure window ends. */
+  succeeded: boolean;
+}
+
+function emptyPending(): Pending {
+  return { records: [], deadLetters: [], status: {}, parked: 0, delivered: new Map(), succeeded: false };
 }
 
 /**
@@ -30,6 +39,7 @@ export class DeliveryRecorder {
   readonly #keys: RedisKeys;
   readonly #logger: Logger;
   readonly #metrics: DispatcherMetrics | undefined;
+  readonly #versions: DeliveredVersions;
   #pending = new Map<string, Pending>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -39,12 +49,13 @@ export class DeliveryRecorder {
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
+    this.#versions = new DeliveredVersions(options.redis, options.keys);
   }
 
   #for(server: string): Pending {
     let p = this.#pending.get(server);
     if (!p) {
-      p = { records: [], deadLetters: [], status: {}, parked: 0 };
+      p = emptyPending();
       this.#pending.set(server, p);
     }
     // A failed write's error was logged and its dead letters' callers told: nothing to add here.
@@ -55,8 +66,10 @@ export class DeliveryRecorder {
   record(server: string, record: DeliveryRecord): void {
     const p = this.#for(server);
     p.records.push(JSON.stringify(record));
-    if (record.outcome === "delivered") p.status.lastSuccessAt = record.at;
-    else if (record.outcome !== "superseded" && record.outcome !== "dropped") p.status.lastFailureAt = record.at;
+    if (record.outcome === "delivered") {
+      p.status.lastSuccessAt = record.at;
+      p.succeeded = true;
+    } else if (record.outcome !== "superseded" && record.outcome !== "dropped") p.status.lastFailureAt = record.at;
     this.#metrics?.deliveries.inc({ server, outcome: record.outcome });
     if (record.attempt > 0 && record.status >= 0 && record.outcome !== "superseded" && record.outcome !== "dropped") {
       this.#metrics?.attemptDuration.observe({ server }, record.durationMs / 1000);
@@ -73,9 +86,18 @@ export class DeliveryRecorder {
     this.#for(server).parked += delta;
   }
 
-  /** Marks a server disabled (HTTP 410) with the reason shown in its status. */
-  disable(server: string, reason: string): void {
-    this.#for(server).status.disabledReason = reason;
+  /** Remembers that the server took version `rv` of object `uid` (for replays: see DeliveredVersions). */
+  delivered(server: string, uid: string, rv: string): void {
+    const versions = this.#for(server).delivered;
+    const known = versions.get(uid);
+    if (known === undefined || !isNewer(known, rv)) versions.set(uid, rv);
+  }
+
+  /** Marks a server disabled (HTTP 410, failure window) with the reason shown in its status. */
+  disable(server: string, reason: string, at: string): void {
+    const status = this.#for(server).status;
+    status.disabledReason = reason;
+    status.disabledAt = at;
   }
 
   /** Writes everything recorded so far; resolves when it is in Redis. */
@@ -99,6 +121,8 @@ export class DeliveryRecorder {
       }
       if (Object.keys(p.status).length > 0) multi.hset(k.serverStatus(server), p.status);
       if (p.parked !== 0) multi.hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.pending, p.parked);
+      if (p.succeeded) multi.hdel(k.serverStatus(server), SERVER_STATUS_FIELDS.failingSince);
+      if (p.delivered.size > 0) this.#versions.write(multi, server, p.delivered);
     }
     // A write that failed (Redis failing over, say) must not lose a dead letter: its caller is told
     // and the message comes back to be dead-lettered again. The rest (log, status, pending) is kept
@@ -132,6 +156,8 @@ export class DeliveryRecorder {
         deadLetters: later?.deadLetters ?? [],
         status: { ...failed.status, ...later?.status },
         parked: failed.parked + (later?.parked ?? 0),
+        delivered: new Map([...failed.delivered, ...(later?.delivered ?? [])]),
+        succeeded: failed.succeeded || (later?.succeeded ?? false),
       });
     }
     return deadLetters;
