@@ -40,7 +40,7 @@ export interface StackOptions {
   secretKey?: string;
   tokens?: string[];
   env?: Record<string, string>;
-  /** How long the services may take to come up (default 15 s); a loaded CI machine needs more. */
+  /** How long each service may take to come up (default 15 s; a loaded CI machine needs more). */
   startTimeoutMs?: number;
 }
 

@@ -22,6 +22,12 @@ export function createDispatcherMetrics(registry: MetricsRegistry) {
       labelNames: ["server"],
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: "mcic_dispatcher_rate_limited_total",
+      help: "Deliveries that waited for their server's rateLimit (queued for a later slot, never dropped), by server",
+      labelNames: ["server"],
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: "mcic_dispatcher_dead_letters_total",
       help: "Events dead-lettered, by server",
