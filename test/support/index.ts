@@ -10,3 +10,4 @@ export {
 export { EventPublisher, ingressEnvelope } from "./events.js";
 export { caDataOf, selfSignedCert, type TestCertificate } from "./tls.js";
 export { MCIC_BIN, runCli, startCli, type CliProcess, type CliResult } from "./cli.js";
+export { CHROMIUM, launchChromium } from "./browser.js";

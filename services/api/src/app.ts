@@ -29,6 +29,7 @@ import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
 import { mountDeliveryLogRoutes } from "./routes/delivery-log.js";
 import { mountServerOpsRoutes } from "./routes/server-ops.js";
 import { mountServerRoutes } from "./routes/servers.js";
+import { mountUiRoutes } from "./routes/ui.js";
 import { requestSnapshot } from "./snapshots.js";
 
 export interface AppDeps {
@@ -117,6 +118,7 @@ export function createApi(deps: AppDeps): Api {
 
   mountHealthRoutes(routes, { checkReady: deps.checkReady, metrics });
   mountDocRoutes(routes);
+  mountUiRoutes(routes);
   mountClusterRoutes(routes, routeDeps);
   mountServerRoutes(routes, routeDeps);
   mountDeliveryLogRoutes(routes, routeDeps);

@@ -128,6 +128,13 @@ describe("live events: GET /api/v1/events/stream and GET /api/v1/stats", () => {
     }
     const anonymous = await stream("", {});
     expect(anonymous.status).toBe(401);
+    // A HEAD answers at once and holds no stream open.
+    const head = await fetch(`${h.base}/api/v1/events/stream`, {
+      method: "HEAD",
+      headers: { authorization: `Bearer ${h.token}` },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toMatch(/^text\/event-stream/);
   });
 
   it("limits open streams (503), frees a slot when a client goes away, and ends streams at close", async () => {

@@ -58,15 +58,25 @@ describe("/openapi.json", () => {
         "GET /swagger",
         "GET /api/v1/events/stream",
         "GET /api/v1/stats",
+        "GET /ui",
+        "GET /ui/{file}",
       ]),
     );
-    expect(routed).toHaveLength(28);
+    expect(routed).toHaveLength(30);
   });
 
   it("describes auth, errors as problem+json, parameters and bodies with examples", () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
-    const open = new Set(["/healthz", "/readyz", "/openapi.json", "/swagger", "/swagger-ui/{file}"]);
+    const open = new Set([
+      "/healthz",
+      "/readyz",
+      "/openapi.json",
+      "/swagger",
+      "/swagger-ui/{file}",
+      "/ui",
+      "/ui/{file}",
+    ]);
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(item)) {
         const where = `${method} ${path}`;

@@ -163,7 +163,8 @@ export class ApiRoutes {
         description:
           "Multicluster Kubernetes event controller: register clusters to watch and servers that receive their " +
           "changes as signed CloudEvents. Errors are RFC 9457 `application/problem+json`. With API_TOKENS set, " +
-          "every route except /healthz, /readyz, /openapi.json and /swagger needs `Authorization: Bearer <token>`.",
+          "every route except /healthz, /readyz, /openapi.json, /swagger and the status page's files (/ui) needs " +
+          "`Authorization: Bearer <token>`.",
       },
       security: [{ bearerAuth: [] }],
       tags: [

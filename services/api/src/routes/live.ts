@@ -49,6 +49,12 @@ export function mountLiveRoutes(routes: ApiRoutes, deps: LiveDeps): void {
         sendProblem(ctx, 503, "unavailable", hub.closed ? "the API is stopping" : "too many open event streams");
         return;
       }
+      if (ctx.method === "HEAD") {
+        // Headers only: a HEAD must not hold a stream slot open until the client goes away.
+        ctx.status = 200;
+        ctx.type = "text/event-stream; charset=utf-8";
+        return;
+      }
       const log = logger.child({ stream: ++nextStream });
       // The response is written by SseStream, not by Koa: it stays open after this handler returns.
       ctx.status = 200;
