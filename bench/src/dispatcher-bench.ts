@@ -1,6 +1,8 @@
 // End-to-end deliveries/s and latency for fan-out to 1, 10 and 100 servers, against raw undici
-// POSTs of the same bodies to the same receiver in the same run.
-// `npm run bench:dispatcher -w @mcic/bench` (DELIVERIES=20000 per fan-out by default).
+// POSTs of the same bodies to the same receiver in the same run; then 100 servers with CEL filter
+// expressions against the same 100 servers without them (cel-scenarios.ts).
+// `npm run bench:dispatcher -w @mcic/bench` (DELIVERIES=20000 per fan-out by default;
+// MODE=fanout or MODE=cel runs one part only).
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,10 +20,12 @@ import { startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { EventPublisher, ingressEnvelope, startService } from "@mcic/test/support";
 import { Redis } from "ioredis";
 import { Pool } from "undici";
+import { type CelScenario, celComparisons, matchMicros } from "./cel-scenarios.js";
 import { processStats } from "./process-stats.js";
 
 const DELIVERIES = Number(process.env.DELIVERIES ?? 20_000);
 const FANOUTS = (process.env.FANOUTS ?? "1,10,100").split(",").map(Number);
+const MODE = process.env.MODE ?? "all";
 
 const nats = await startNats();
 const redisServer = await startRedis();
@@ -32,12 +36,15 @@ const registry = new Registry({ redis, prefix: "mcic" });
 const events = await EventPublisher.connect(nats.url);
 await ensureEventsStream(events.nc, { prefix: "mcic", replicas: 1 });
 
-// The receiver: answers 204 and notes when each delivery arrived.
+// The receiver: answers 204 and notes when each delivery of the current run arrived; late
+// deliveries of an earlier run or probe are not counted.
 const arrivals: { id: string; at: number }[] = [];
+let wanted = new Set<string>();
 const receiver = createServer((req, res) => {
   req.resume();
   req.on("end", () => {
-    arrivals.push({ id: String(req.headers["webhook-id"]), at: performance.now() });
+    const id = String(req.headers["webhook-id"]);
+    if (wanted.has(id)) arrivals.push({ id, at: performance.now() });
     res.writeHead(204).end();
   });
 });
@@ -63,14 +70,29 @@ const pct = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 };
 
-async function registerServers(fanout: number): Promise<void> {
+type Scenario = CelScenario;
+
+function fanoutScenario(fanout: number): Scenario {
+  const events = Math.max(1, Math.round(DELIVERIES / fanout));
+  const cluster = `bench${fanout}`;
+  return {
+    cluster,
+    servers: fanout,
+    filters: () => ({ clusters: [cluster] }),
+    envelope: (n) => ingressEnvelope(cluster, n === 0 ? "probe" : `o${n - 1}`, n),
+    events,
+    deliveries: events * fanout,
+  };
+}
+
+async function registerServers(sc: Scenario): Promise<void> {
   for (const name of await redis.smembers(registry.keys.servers)) await registry.deleteServer(name);
   const now = new Date().toISOString();
-  for (let i = 0; i < fanout; i++) {
+  for (let i = 0; i < sc.servers; i++) {
     await registry.createServer({
       name: `s${i}`,
       url: `${base}/s${i}`,
-      filters: { clusters: [`bench${fanout}`] },
+      filters: sc.filters(i),
       headers: box.seal("{}", sealContext.serverHeaders(`s${i}`)),
       secret: box.seal(generateWebhookSecret(), sealContext.serverSecret(`s${i}`)),
       includeSecretData: false,
@@ -84,12 +106,17 @@ async function registerServers(fanout: number): Promise<void> {
       updatedAt: now,
     });
   }
-  // Wait until the dispatcher delivers a probe to every server.
+  // Wait until the dispatcher delivers a probe to every server (each probe a new version).
+  const fanout = sc.servers;
   let probe = 0;
   await waitFor(
     async () => {
       arrivals.length = 0;
-      await events.publish([ingressEnvelope(`bench${fanout}`, "probe", ++probe)]);
+      const e = sc.envelope(0);
+      const rv = String(1_000_000 + ++probe);
+      const id = `${e.cluster}/${e.uid}/${rv}/${e.type}`;
+      wanted = new Set([id]);
+      await events.publish([{ ...e, id, resourceVersion: rv }]);
       await waitFor(() => arrivals.length >= fanout || undefined, { timeoutMs: 2000 }).catch(() => undefined);
       return arrivals.length >= fanout;
     },
@@ -104,11 +131,11 @@ interface Result {
   p99: number;
 }
 
-async function throughMcic(fanout: number): Promise<Result & { cpu: number }> {
-  await registerServers(fanout);
-  const count = Math.max(1, Math.round(DELIVERIES / fanout));
-  const envelopes = Array.from({ length: count }, (_, i) => ingressEnvelope(`bench${fanout}`, `o${i}`, i + 1));
+async function throughMcic(sc: Scenario): Promise<Result & { cpu: number }> {
+  await registerServers(sc);
+  const envelopes = Array.from({ length: sc.events }, (_, i) => sc.envelope(i + 1));
   const sentAt = new Map<string, number>();
+  wanted = new Set(envelopes.map((e) => e.id));
   arrivals.length = 0;
   const cpuBefore = processStats(dispatcher.child.pid as number).cpuSeconds;
   const start = performance.now();
@@ -117,7 +144,7 @@ async function throughMcic(fanout: number): Promise<Result & { cpu: number }> {
     for (const e of chunk) sentAt.set(e.id, performance.now());
     await events.publish(chunk);
   }
-  await waitFor(() => arrivals.length >= count * fanout, {
+  await waitFor(() => arrivals.length >= sc.deliveries, {
     timeoutMs: 300_000,
     intervalMs: 5,
     message: "all deliveries",
@@ -125,7 +152,7 @@ async function throughMcic(fanout: number): Promise<Result & { cpu: number }> {
   const elapsed = (performance.now() - start) / 1000;
   const cpu = processStats(dispatcher.child.pid as number).cpuSeconds - cpuBefore;
   const latencies = arrivals.map((a) => a.at - (sentAt.get(a.id) ?? a.at));
-  return { rate: (count * fanout) / elapsed, p50: pct(latencies, 50), p99: pct(latencies, 99), cpu };
+  return { rate: sc.deliveries / elapsed, p50: pct(latencies, 50), p99: pct(latencies, 99), cpu };
 }
 
 async function rawUndici(fanout: number): Promise<Result> {
@@ -166,20 +193,64 @@ async function rawUndici(fanout: number): Promise<Result> {
   return { rate: count / elapsed, p50: pct(latencies, 50), p99: pct(latencies, 99) };
 }
 
-console.log("fan-out | mcic deliveries/s  p50 ms  p99 ms  CPU s | raw undici POST/s  p50 ms  p99 ms | ratio");
-for (const fanout of FANOUTS) {
-  const raw = await rawUndici(fanout);
-  const mcic = await throughMcic(fanout);
-  console.log(
-    [
-      String(fanout).padStart(7),
-      `${mcic.rate.toFixed(0).padStart(18)}  ${mcic.p50.toFixed(0).padStart(6)}  ${mcic.p99.toFixed(0).padStart(6)}  ${mcic.cpu.toFixed(1).padStart(5)}`,
-      `${raw.rate.toFixed(0).padStart(17)}  ${raw.p50.toFixed(1).padStart(6)}  ${raw.p99.toFixed(1).padStart(6)}`,
-      `${((mcic.rate / raw.rate) * 100).toFixed(0)}%`,
-    ].join(" | "),
-  );
+if (MODE !== "cel") {
+  console.log("fan-out | mcic deliveries/s  p50 ms  p99 ms  CPU s | raw undici POST/s  p50 ms  p99 ms | ratio");
+  for (const fanout of FANOUTS) {
+    const raw = await rawUndici(fanout);
+    const mcic = await throughMcic(fanoutScenario(fanout));
+    console.log(
+      [
+        String(fanout).padStart(7),
+        `${mcic.rate.toFixed(0).padStart(18)}  ${mcic.p50.toFixed(0).padStart(6)}  ${mcic.p99.toFixed(0).padStart(6)}  ${mcic.cpu.toFixed(1).padStart(5)}`,
+        `${raw.rate.toFixed(0).padStart(17)}  ${raw.p50.toFixed(1).padStart(6)}  ${raw.p99.toFixed(1).padStart(6)}`,
+        `${((mcic.rate / raw.rate) * 100).toFixed(0)}%`,
+      ].join(" | "),
+    );
+  }
+  console.log("targets: >= 50% of raw at fan-out 10, >= 30% at fan-out 1");
 }
-console.log("targets: >= 50% of raw at fan-out 10, >= 30% at fan-out 1");
+
+if (MODE !== "fanout") {
+  console.log(
+    "\n100 servers | without expressions: deliveries/s  CPU µs/event | with CEL: deliveries/s  CPU µs/event | ratio (rate, CPU)",
+  );
+  for (const { label, plain, cel } of celComparisons(Number(process.env.CEL_EVENTS ?? 2000))) {
+    // Alternated, twice each, so drift on the shared machine hits both sides alike.
+    const runs: Record<"plain" | "cel", { elapsed: number; cpu: number; deliveries: number; events: number }> = {
+      plain: { elapsed: 0, cpu: 0, deliveries: 0, events: 0 },
+      cel: { elapsed: 0, cpu: 0, deliveries: 0, events: 0 },
+    };
+    for (let round = 0; round < 2; round++) {
+      for (const [side, sc] of [
+        ["plain", plain(round)],
+        ["cel", cel(round)],
+      ] as const) {
+        const r = await throughMcic(sc);
+        const acc = runs[side];
+        acc.elapsed += sc.deliveries / r.rate;
+        acc.cpu += r.cpu;
+        acc.deliveries += sc.deliveries;
+        acc.events += sc.events;
+      }
+    }
+    const rate = (s: "plain" | "cel") => runs[s].deliveries / runs[s].elapsed;
+    const cpuPerEvent = (s: "plain" | "cel") => (runs[s].cpu / runs[s].events) * 1e6;
+    console.log(
+      [
+        label.padEnd(11),
+        `${rate("plain").toFixed(0).padStart(33)}  ${cpuPerEvent("plain").toFixed(0).padStart(12)}`,
+        `${rate("cel").toFixed(0).padStart(21)}  ${cpuPerEvent("cel").toFixed(0).padStart(12)}`,
+        `${((rate("cel") / rate("plain")) * 100).toFixed(0)}%, ${((cpuPerEvent("cel") / cpuPerEvent("plain")) * 100).toFixed(0)}%`,
+      ].join(" | "),
+    );
+    const [plainMatch, celMatch] = [matchMicros(plain(9)), matchMicros(cel(9))];
+    console.log(
+      `${"".padEnd(11)} | matching one event against the 100 servers' filters: ${plainMatch.toFixed(1)} µs without, ` +
+        `${celMatch.toFixed(1)} µs with CEL (+${(((celMatch - plainMatch) / cpuPerEvent("plain")) * 100).toFixed(2)}% of the dispatcher's CPU per event)`,
+    );
+  }
+  console.log("target: with CEL within 20% of without (rate ratio >= 80%)");
+}
 
 await dispatcher.kill("SIGTERM");
 await events.close();

@@ -100,7 +100,23 @@ export {
   type ServerStatusField,
 } from "./server-status.js";
 export { openServer, openServerHeaders, SealedServerError } from "./open-server.js";
-export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
+export { compileFilters, type EnvelopeMatcher, type FilterOptions } from "./server-filter.js";
+export {
+  CEL_COST_LIMIT,
+  type CompiledExpression,
+  ExpressionError,
+  ExpressionEvaluationError,
+  compileExpression,
+  expressionProblem,
+} from "./cel-expression.js";
+export { compileNameGlobs } from "./name-glob.js";
+export {
+  PING_EVENT_TYPE,
+  SNAPSHOT_COMPLETED_EVENT_TYPE,
+  eventCatalog,
+  resourceEventType,
+  type EventTypeEntry,
+} from "./event-types.js";
 export {
   connectNats,
   ensureEventsStream,

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Envelope } from "./envelope.js";
+import { resourceEventType } from "./event-types.js";
 import { redactEnvelope } from "./secret-values.js";
 
 export const SECRET_PREFIX = "whsec_";
@@ -53,7 +54,7 @@ export function toCloudEvent(envelope: Envelope, options: { includeSecretData: b
     specversion: "1.0",
     id: envelope.id,
     source: `/clusters/${envelope.cluster}`,
-    type: `dev.mcic.${envelope.resource}.${envelope.type.toLowerCase()}`,
+    type: resourceEventType(envelope.resource, envelope.type),
     subject: envelope.namespace ? `${envelope.namespace}/${envelope.name}` : envelope.name,
     time: envelope.observedAt,
     datacontenttype: "application/json",

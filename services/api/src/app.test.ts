@@ -53,6 +53,29 @@ describe("api over HTTP", () => {
     expect(await h.redis.keys("*")).toEqual(["t:clusters:revision"]);
   });
 
+  it("lists the event types of the registered clusters' resources, with a token only", async () => {
+    expect((await fetch(`${h.base}/api/v1/event-types`)).status).toBe(401);
+    const before = await h.call("GET", "/api/v1/event-types");
+    expect(before.body.map((e: { type: string }) => e.type)).toEqual(["dev.mcic.ping", "dev.mcic.snapshot.completed"]);
+    await h.call("POST", "/api/v1/clusters", {
+      name: "east",
+      server: "https://k.example:6443",
+      resources: ["services"],
+    });
+    const after = await h.call("GET", "/api/v1/event-types");
+    expect(after.status).toBe(200);
+    expect(after.body).toContainEqual({
+      type: "dev.mcic.services.modified",
+      description: expect.any(String),
+      resource: "services",
+      group: "",
+      version: "v1",
+      eventType: "MODIFIED",
+      clusters: ["east"],
+    });
+    expect(after.body).toHaveLength(5);
+  });
+
   it("answers 409 for a duplicate cluster and 404 for unknown names", async () => {
     const body = { name: "dup", server: "https://k:6443" };
     expect((await h.call("POST", "/api/v1/clusters", body)).status).toBe(201);

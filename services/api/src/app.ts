@@ -23,6 +23,7 @@ import type { RouteDeps } from "./route-deps.js";
 import { ApiRoutes } from "./routing.js";
 import { mountClusterRoutes } from "./routes/clusters.js";
 import { mountDocRoutes } from "./routes/docs.js";
+import { mountEventTypeRoutes } from "./routes/event-types.js";
 import { mountHealthRoutes } from "./routes/health.js";
 import { mountLiveRoutes } from "./routes/live.js";
 import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
@@ -123,6 +124,7 @@ export function createApi(deps: AppDeps): Api {
   mountServerRoutes(routes, routeDeps);
   mountDeliveryLogRoutes(routes, routeDeps);
   mountServerOpsRoutes(routes, routeDeps);
+  mountEventTypeRoutes(routes, routeDeps);
   mountSeedCompatRoutes(routes, routeDeps);
   const hub = new EventHub({
     nats: deps.nats,

@@ -60,9 +60,10 @@ describe("/openapi.json", () => {
         "GET /api/v1/stats",
         "GET /ui",
         "GET /ui/{file}",
+        "GET /api/v1/event-types",
       ]),
     );
-    expect(routed).toHaveLength(30);
+    expect(routed).toHaveLength(33);
   });
 
   it("describes auth, errors as problem+json, parameters and bodies with examples", () => {
@@ -139,6 +140,24 @@ describe("/openapi.json", () => {
     expect(rotated.requestBody.required).toBe(false);
     expect(Object.keys(rotated.responses["200"].content["application/json"].schema)).toEqual(["$ref"]);
     expect(doc.components.schemas.RotateSecretResult.properties).not.toHaveProperty("previousSecret");
+  });
+
+  it("documents the routing filters with an example of each and the event-type catalog", () => {
+    const filters = doc.components.schemas.ServerInput.properties.filters;
+    const props = filters.properties ?? doc.components.schemas[filters.$ref?.split("/").pop()]?.properties;
+    expect(props.expression).toMatchObject({ type: "string", maxLength: 4096 });
+    expect(props.names.items.pattern).toEqual(expect.any(String));
+    expect(props.excludeNamespaces.items).toMatchObject({ type: "string" });
+    const examples = doc.paths["/api/v1/servers"].post.requestBody.content["application/json"].examples;
+    expect(examples.routed.value.filters).toEqual({
+      resources: ["ingresses"],
+      excludeNamespaces: expect.any(Array),
+      names: expect.any(Array),
+      expression: expect.stringContaining("object.spec.rules.exists("),
+    });
+    const catalog = doc.paths["/api/v1/event-types"].get.responses["200"].content["application/json"].schema;
+    expect(catalog).toEqual({ type: "array", items: { $ref: "#/components/schemas/EventType" } });
+    expect(doc.components.schemas.EventType.properties.type.example).toBe("dev.mcic.ingresses.added");
   });
 
   it("has examples every one of which the route's own schema accepts", () => {

@@ -1,11 +1,13 @@
 import {
   ClusterInputSchema,
+  EVENT_TYPES,
   RateLimitSchema,
   ResourceStatusSchema,
   ServerFiltersSchema,
   ServerInputSchema,
   checkCertificatesPem,
   dnsLabel,
+  expressionProblem,
 } from "@mcic/core";
 import { z } from "zod";
 import { requestEgressPolicy } from "./egress-scope.js";
@@ -141,6 +143,9 @@ export const ServerBody = ServerInputSchema.superRefine((body, ctx) => {
   for (const message of endpointProblems(body.url, requestEgressPolicy())) {
     ctx.addIssue({ code: "custom", path: ["url"], message });
   }
+  const expression = body.filters.expression;
+  const problem = expression === undefined ? undefined : expressionProblem(expression);
+  if (problem) ctx.addIssue({ code: "custom", path: ["filters", "expression"], message: problem });
 }).meta({
   id: "ServerInput",
   description:
@@ -149,7 +154,13 @@ export const ServerBody = ServerInputSchema.superRefine((body, ctx) => {
     "each filter given must match. `headers` are sent with every delivery (their values are never shown). " +
     '`secret` ("whsec_" + base64 of 24 to 64 bytes) signs deliveries as Standard Webhooks; generated when absent ' +
     "and then returned once, in the create response; kept on PUT when absent. `snapshot: true` delivers the " +
-    "current state of every matching object at registration. Unknown fields are refused.",
+    "current state of every matching object at registration. Unknown fields are refused. " +
+    "Filters: `excludeNamespaces` drops events of those namespaces (cluster-scoped objects are never excluded); " +
+    "`names` are globs on metadata.name (`*` any run, `?` one character, anchored); `expression` is CEL over " +
+    '`event` (the envelope without `object`: type, cluster, group, version, resource, kind, namespace ("" when ' +
+    "cluster-scoped), name, uid, resourceVersion, observedAt, snapshot, labels, changedPaths) and `object`, " +
+    "checked at registration (a syntax or type error is a 400 with its line and column) and evaluated with a " +
+    "cost limit; an evaluation error (such as a missing field not guarded with has()) means no match.",
 });
 
 export const SERVER_EXAMPLES = {
@@ -170,6 +181,19 @@ export const SERVER_EXAMPLES = {
       secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       snapshot: true,
       retry: { maxAttempts: 20, maxAgeSeconds: 86400 },
+    },
+  },
+  routed: {
+    summary: "CEL on the host names, namespaces excluded, name globs",
+    value: {
+      name: "shop-lb",
+      url: "https://lb.example.com/hooks/shop",
+      filters: {
+        resources: ["ingresses"],
+        excludeNamespaces: ["kube-system", "staging"],
+        names: ["web-*", "api-?"],
+        expression: 'has(object.spec.rules) && object.spec.rules.exists(r, r.host.endsWith(".shop.example"))',
+      },
     },
   },
 };
@@ -238,6 +262,27 @@ export const ServerViewSchema = z
 export type ServerView = z.infer<typeof ServerViewSchema>;
 
 export const EmptyBody = z.strictObject({}).meta({ id: "Empty" });
+
+export const EventTypeSchema = z
+  .object({
+    type: z.string().meta({ description: "the CloudEvent `type`", example: "dev.mcic.ingresses.added" }),
+    description: z.string().meta({ example: "ingresses added in a watched cluster" }),
+    resource: z.string().optional().meta({ description: "changes only: plural resource name", example: "ingresses" }),
+    group: z
+      .string()
+      .optional()
+      .meta({ description: 'changes only: API group ("" for core)', example: "networking.k8s.io" }),
+    version: z.string().optional().meta({ description: "changes only: API version", example: "v1" }),
+    eventType: z
+      .enum(EVENT_TYPES)
+      .optional()
+      .meta({ description: "changes only: the watch event type", example: "ADDED" }),
+    clusters: z
+      .array(z.string())
+      .optional()
+      .meta({ description: "changes only: clusters watching the resource", example: ["prod"] }),
+  })
+  .meta({ id: "EventType" });
 
 // ---- operations -------------------------------------------------------------------------------
 

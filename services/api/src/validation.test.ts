@@ -281,6 +281,102 @@ const rows: Row[] = [
     field: "filters.colour",
   },
   {
+    label: "CEL syntax error",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { expression: "event.type ==" } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "CEL unknown variable",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { expression: 'ingress.name == "x"' } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "CEL type error",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { expression: "event.name + 1 == 2" } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "CEL not a bool",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { expression: "event.name" } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "CEL regex (refused)",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { expression: 'event.name.matches("(a+)+$")' } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "CEL expression over 4096 characters",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { expression: `event.name == "${"x".repeat(4096)}"` } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "CEL expression not a string",
+    method: "PUT",
+    path: `${S}/s1`,
+    body: { name: "s1", url: okServer.url, filters: { expression: true } },
+    status: 400,
+    field: "filters.expression",
+  },
+  {
+    label: "name glob with a slash",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { names: ["shop/*"] } },
+    status: 400,
+    field: "filters.names.0",
+  },
+  {
+    label: "empty name glob",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { names: ["web-*", ""] } },
+    status: 400,
+    field: "filters.names.1",
+  },
+  {
+    label: "name glob with a character class",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { names: ["web-[0-9]"] } },
+    status: 400,
+    field: "filters.names.0",
+  },
+  {
+    label: "excluded namespace not a DNS label",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { excludeNamespaces: ["Kube_System"] } },
+    status: 400,
+    field: "filters.excludeNamespaces.0",
+  },
+  {
+    label: "excluded namespaces not a list",
+    method: "POST",
+    path: S,
+    body: { ...okServer, filters: { excludeNamespaces: "kube-system" } },
+    status: 400,
+    field: "filters.excludeNamespaces",
+  },
+  {
     label: "bad cluster in filter",
     method: "POST",
     path: S,
@@ -698,6 +794,16 @@ describe("bad requests get a problem naming the field and change nothing", () =>
   it("has at least 40 different cases", () => {
     expect(new Set(rows.map((r) => r.label)).size).toBe(rows.length);
     expect(rows.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each([
+    ["event.type ==", "at line 1, column 14"],
+    ['event.type == "ADDED" &&\n  ingress.name == "x"', "Unknown variable: ingress at line 2, column 3"],
+    ["event.name + 1 == 2", "no such overload: string + int at line 1, column 1"],
+  ])("names the position of a CEL problem in %j", async (expression, message) => {
+    const res = await h.call("POST", S, { ...okServer, filters: { expression } });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.errors).toEqual([{ path: "filters.expression", message: expect.stringContaining(message) }]);
   });
 
   it.each(rows)("$label → $status", async (row) => {

@@ -28,6 +28,12 @@ export function createDispatcherMetrics(registry: MetricsRegistry) {
       labelNames: ["server"],
       registers: [registry],
     }),
+    filterErrors: new Counter({
+      name: "mcic_dispatcher_filter_errors_total",
+      help: "Events a server's filter expression failed on (counted as no match), by server",
+      labelNames: ["server"],
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: "mcic_dispatcher_dead_letters_total",
       help: "Events dead-lettered, by server",

@@ -95,6 +95,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     box: new SecretBox(config.MCIC_SECRET_KEY, config.MCIC_SECRET_KEY_PREVIOUS),
     logger,
     onReloaded: (revision, dropped) => reporter.report(revision, dropped),
+    onFilterError: (server, err, e) => {
+      metrics.filterErrors.inc({ server });
+      logger.debug({ server, eventId: e.id, err: err.message }, "filter expression failed; event not delivered");
+    },
   });
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS, egress: EgressPolicy.fromConfig(config) });
   const recorder = new DeliveryRecorder({ redis, keys, logger, metrics });

@@ -39,6 +39,8 @@ export interface ServerIndexOptions {
    * the servers that stopped receiving (deleted or disabled).
    */
   onReloaded?: (revision: number, dropped: string[]) => void;
+  /** A server's filter expression failed on an event: the event was not delivered to it. */
+  onFilterError?: (server: string, err: Error, e: Envelope) => void;
 }
 
 /**
@@ -119,6 +121,19 @@ export class ServerIndex {
     (err) => this.#o.logger.error({ err }, "server reload failed; keeping the previous list"),
   );
 
+  /** Compiled once per reload; filters that no longer compile (stored before a check) match nothing. */
+  #matcher(s: StoredServer): EnvelopeMatcher {
+    try {
+      return compileFilters(s.filters, { onExpressionError: (err, e) => this.#o.onFilterError?.(s.name, err, e) });
+    } catch (err) {
+      this.#o.logger.error(
+        { server: s.name, err: (err as Error).message },
+        "server filters do not compile; it receives nothing",
+      );
+      return () => false;
+    }
+  }
+
   #target(s: StoredServer): Target[] {
     try {
       return [
@@ -127,7 +142,7 @@ export class ServerIndex {
           name: s.name,
           includeSecretData: s.includeSecretData,
           ...(s.includeSecretData ? { secretValuesBox: this.#o.box } : {}),
-          matches: compileFilters(s.filters),
+          matches: this.#matcher(s),
           stored: s,
         },
       ];

@@ -79,7 +79,13 @@ export class SnapshotResponder {
       reply({ watcherId: supervisor.watcherId, clusters: [] });
       return;
     }
-    const matches = compileFilters(server.filters);
+    const matches = compileFilters(server.filters, {
+      onExpressionError: (err, e) =>
+        logger.debug(
+          { server: server.name, object: e.name, err: err.message },
+          "filter expression failed; object not sent",
+        ),
+    });
     const wanted = server.filters.clusters?.length ? new Set(server.filters.clusters) : undefined;
     const clusters = owned.filter((c) => !wanted || wanted.has(c));
     reply({ watcherId: supervisor.watcherId, clusters });
