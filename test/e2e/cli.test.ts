@@ -160,7 +160,7 @@ describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", (
       expect(limit.stderr).toContain("expected a whole number from 1 to 1000");
       const api = await runCli(["cluster", "list"], { MCIC_API: "ftp://example.com" });
       expect(api.code).toBe(2);
-      expect(api.stderr).toContain("error: --api must be an http:// or https:// URL");
+      expect(api.stderr).toContain("error: MCIC_API must be an http:// or https:// URL");
       // None of it reached the API.
       expect((await stack.api("/api/v1/clusters", { token: API_TOKEN })).body).toEqual([]);
     });

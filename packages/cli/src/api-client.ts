@@ -5,6 +5,8 @@ import { ProblemSchema } from "./views.js";
 export interface ApiClientOptions {
   /** Where the API is, as the user gave it: `http://host:8000`, with or without `/api/v1`. */
   api: string;
+  /** Where `api` came from, for messages: "--api" (default) or "MCIC_API". */
+  apiFrom?: string;
   token?: string | undefined;
   /** Per request, not for streams. */
   timeoutMs?: number;
@@ -24,18 +26,21 @@ export interface ApiAnswer<T> {
 }
 
 /** Parses the --api value; the CLI speaks to `<origin>/api/v1`. */
-export function apiBase(text: string): URL {
+export function apiBase(text: string, from = "--api"): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`--api ${JSON.stringify(text)} is not a URL`, "e.g. --api http://127.0.0.1:8000");
+    throw new UsageError(`${from} ${JSON.stringify(text)} is not a URL`, "e.g. http://127.0.0.1:8000");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UsageError(`--api must be an http:// or https:// URL, not ${url.protocol}`);
+    throw new UsageError(`${from} must be an http:// or https:// URL, not ${url.protocol}`);
   }
   if (url.username || url.password) {
-    throw new UsageError("--api must not contain a user name or password", "give the token with --token or MCIC_TOKEN");
+    throw new UsageError(
+      `${from} must not contain a user name or password`,
+      "give the token with --token or MCIC_TOKEN",
+    );
   }
   const path = url.pathname.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
   return new URL(`${url.origin}${path}/api/v1`);
@@ -51,7 +56,7 @@ export class ApiClient {
   readonly #timeoutMs: number;
 
   constructor(options: ApiClientOptions) {
-    this.base = apiBase(options.api);
+    this.base = apiBase(options.api, options.apiFrom);
     this.#token = options.token || undefined;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
   }

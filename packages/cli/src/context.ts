@@ -44,6 +44,7 @@ export function contextOf(command: Command, io: Io): Ctx {
   }
   const api = new ApiClient({
     api: opts.api ?? io.env.MCIC_API ?? DEFAULT_API,
+    apiFrom: opts.api === undefined && io.env.MCIC_API !== undefined ? "MCIC_API" : "--api",
     token: opts.token ?? io.env.MCIC_TOKEN,
   });
   return {
