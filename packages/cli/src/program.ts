@@ -43,6 +43,7 @@ export function buildProgram(io: Io): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError("(add --help for usage)")
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText("after", HELP_AFTER);
   addClusterCommands(program, io);
   addServerCommands(program, io);
