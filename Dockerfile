@@ -12,6 +12,7 @@ WORKDIR /app
 # Manifests first: the npm ci layer is reused until a package.json or the lock file changes.
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/cli/package.json packages/cli/
 COPY services/api/package.json services/api/
 COPY services/watcher/package.json services/watcher/
 COPY services/dispatcher/package.json services/dispatcher/

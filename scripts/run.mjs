@@ -177,6 +177,8 @@ async function main() {
     `Register a real cluster: curl -X POST localhost:${API_PORT}/api/v1/clusters -H 'content-type: application/json' ` +
       `-d "$(jq -n --arg kc "$(kubectl config view --raw --minify)" '{name:"prod",kubeconfig:$kc}')"`,
   );
+  const cliEnv = String(API_PORT) === "8000" ? "" : `MCIC_API=http://localhost:${API_PORT} `;
+  log(`CLI:         ${cliEnv}npx mcic status   (also: mcic tail, mcic cluster add prod --kubeconfig ~/.kube/config)`);
   log("Ctrl-C stops everything.");
 }
 

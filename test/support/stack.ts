@@ -16,7 +16,8 @@ function findRoot(from: string): string {
   return dir;
 }
 
-const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+/** The repository root (a checkout of mcic). */
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 
 export type ServiceName = "api" | "watcher" | "dispatcher";
 
@@ -39,6 +40,8 @@ export interface StackOptions {
   secretKey?: string;
   tokens?: string[];
   env?: Record<string, string>;
+  /** How long each service may take to come up (default 15 s; a loaded CI machine needs more). */
+  startTimeoutMs?: number;
 }
 
 export function newSecretKey(): string {
@@ -125,8 +128,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   let listening: Record<string, unknown>;
   try {
-    listening = await services.api.waitForLog("listening");
-    await Promise.all([services.watcher.waitForLog("ready"), services.dispatcher.waitForLog("ready")]);
+    const timeoutMs = options.startTimeoutMs ?? 15_000;
+    listening = await services.api.waitForLog("listening", timeoutMs);
+    await Promise.all([
+      services.watcher.waitForLog("ready", timeoutMs),
+      services.dispatcher.waitForLog("ready", timeoutMs),
+    ]);
   } catch (err) {
     // A stack that did not come up is nobody's to stop: do not leave its processes behind.
     await Promise.all(Object.values(services).map((s) => s.kill("SIGKILL")));

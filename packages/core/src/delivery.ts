@@ -17,6 +17,11 @@ export const DeliveryRequestSchema = z.object({
   notBefore: z.string(),
   /** Why this message exists. */
   reason: z.enum(["retry", "replay", "snapshot", "overflow"]),
+  /**
+   * `notBefore` is the slot the server's rate limit gave this delivery: it is sent then without
+   * asking the limit again (absent: the limit is asked when it comes due).
+   */
+  rateSlot: z.boolean().optional(),
 });
 export type DeliveryRequest = z.infer<typeof DeliveryRequestSchema>;
 

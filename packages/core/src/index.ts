@@ -110,6 +110,7 @@ export type { ListedEntries } from "./registry-codec.js";
 export {
   SERVER_STATUS_FIELDS,
   DISABLED_BY_CONFIGURATION,
+  ENABLE_CLEARS,
   ServerStatusHashSchema,
   parseServerStatus,
   isActive,

@@ -46,6 +46,11 @@ export function redisKeys(prefix: string) {
     /** Counter of one server's delivery attempts ("ok" or "failed") in one 5-second bucket (delivery-rate.ts). */
     serverRate: (name: string, outcome: "ok" | "failed", bucket: number) =>
       `${prefix}:{server:${name}}:rate:${outcome}:${bucket}`,
+    /**
+     * resourceVersion of the newest event of one object a server took (2xx), so a replay never
+     * sends it an older one. Expires (see delivered-versions.ts in the dispatcher).
+     */
+    serverDelivered: (name: string, uid: string) => `${prefix}:{server:${name}}:latest:${uid}:delivered`,
     /** Pub/sub channel announcing that a cluster or server changed. */
     changes: `${prefix}:changed`,
   };

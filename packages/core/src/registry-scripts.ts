@@ -27,19 +27,22 @@ redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 // REPLACE only if the record still holds exactly the text it was read as (ARGV[5]): a
-// read-modify-write that loses no concurrent write. Returns 0 when it changed meanwhile.
+// read-modify-write that loses no concurrent write. Returns 0 when it changed meanwhile. Status
+// fields named after it (ARGV[6..], servers only) are cleared in the same step, as REPLACE_AND_ENABLE does.
 export const REPLACE_IF_UNCHANGED = `
 if redis.call('GET', KEYS[1]) ~= ARGV[5] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
+if #ARGV > 5 then redis.call('HDEL', KEYS[4], unpack(ARGV, 6)) end
 redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
-// REPLACE that also clears the status field naming why a dispatcher disabled the server (HTTP 410):
-// replacing a registration enables it again. KEYS[4] is the server's status hash (first owned key).
+// REPLACE that also clears the status fields (ARGV[5..]) saying why a dispatcher disabled the server
+// (HTTP 410, failure window): replacing a registration enables it again. KEYS[4] is the server's
+// status hash (first owned key).
 export const REPLACE_AND_ENABLE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[5])
+redis.call('HDEL', KEYS[4], unpack(ARGV, 5))
 redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;

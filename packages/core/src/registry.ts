@@ -22,7 +22,7 @@ import {
   SETTLE_REPLAY,
 } from "./registry-scripts.js";
 import { type ListedEntries, decode, exec, parseEntries } from "./registry-codec.js";
-import { SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
+import { ENABLE_CLEARS, SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
 
 type Kind = ChangeNotice["kind"];
 
@@ -96,7 +96,12 @@ export class Registry {
    * undefined to leave it as it is. Written (with a change notice) only if nobody wrote the record
    * in between; otherwise read and tried again. Returns what was written, undefined if nothing.
    */
-  async #update<T>(kind: Kind, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
+  async #update<T>(
+    kind: Kind,
+    name: string,
+    change: (current: T) => T | undefined,
+    clear: readonly string[] = [],
+  ): Promise<T | undefined> {
     const spec = this.#kinds[kind] as unknown as KindSpec<T>;
     const key = spec.record(name);
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
@@ -104,7 +109,8 @@ export class Registry {
       if (text === null) throw new NotFoundError(spec.label, name);
       const next = change(decode(spec.schema, key, text));
       if (next === undefined) return undefined;
-      if (await this.#write(REPLACE_IF_UNCHANGED, kind, name, "updated", JSON.stringify(next), text)) return next;
+      if (await this.#write(REPLACE_IF_UNCHANGED, kind, name, "updated", JSON.stringify(next), text, ...clear))
+        return next;
     }
     throw new UpdateConflictError(spec.label, name);
   }
@@ -173,13 +179,20 @@ export class Registry {
       s.name,
       "updated",
       JSON.stringify(s),
-      SERVER_STATUS_FIELDS.disabledReason,
+      ...ENABLE_CLEARS,
     );
     if (!done) throw new NotFoundError("server", s.name);
   }
-  /** Changes a stored server atomically (see #update); NotFoundError when there is none. */
-  updateServer(name: string, change: (s: StoredServer) => StoredServer | undefined): Promise<StoredServer | undefined> {
-    return this.#update("server", name, change);
+  /**
+   * Changes a stored server atomically (see #update); NotFoundError when there is none. With
+   * `enable`, a dispatcher's disabling and the failure window are cleared in the same step.
+   */
+  updateServer(
+    name: string,
+    change: (s: StoredServer) => StoredServer | undefined,
+    options: { enable?: boolean } = {},
+  ): Promise<StoredServer | undefined> {
+    return this.#update("server", name, change, options.enable ? ENABLE_CLEARS : []);
   }
   getServer(name: string): Promise<StoredServer | undefined> {
     return this.#get("server", name);

@@ -7,8 +7,15 @@ import type { StoredServer } from "./models.js";
  * API and watchers move `pending` and `deadLetters`, and Lua scripts name them too: one spelling.
  */
 export const SERVER_STATUS_FIELDS = {
-  /** Why a dispatcher stopped delivering (HTTP 410); cleared when the registration is replaced. */
+  /**
+   * Why a dispatcher stopped delivering (HTTP 410, or failing for `disableAfterSeconds`); cleared
+   * when the registration is replaced or patched with `enabled: true`.
+   */
   disabledReason: "disabledReason",
+  /** When a dispatcher disabled it; cleared with the reason. */
+  disabledAt: "disabledAt",
+  /** The first failed attempt since the last success (ISO); the failure window runs from it. */
+  failingSince: "failingSince",
   /** Deliveries waiting in the durable queue (retries, snapshots, replays). */
   pending: "pending",
   /** Dead letters kept for the server. */
@@ -37,9 +44,18 @@ export const ServerStatusHashSchema = z.object({
     .optional(),
   pending: counter.optional(),
   deadLetters: counter.optional(),
+  disabledAt: z.string().optional(),
+  failingSince: z.string().optional(),
   lastSuccessAt: z.string().optional(),
   lastFailureAt: z.string().optional(),
 });
+
+/** What a re-enabled server starts without: a dispatcher's disabling and the failure window. */
+export const ENABLE_CLEARS: readonly string[] = [
+  SERVER_STATUS_FIELDS.disabledReason,
+  SERVER_STATUS_FIELDS.disabledAt,
+  SERVER_STATUS_FIELDS.failingSince,
+];
 export type ServerStatus = z.output<typeof ServerStatusHashSchema>;
 
 /** Parses the raw hash read at `key`; a field that does not fit is a CorruptDataError. */

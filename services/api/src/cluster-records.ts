@@ -9,9 +9,13 @@ import {
   parseKubeconfig,
   sealContext,
 } from "@mcic/core";
+import { validate } from "./body.js";
 import { requestEgressPolicy } from "./egress-scope.js";
 import { credentialsInClear, endpointProblems } from "./endpoint-checks.js";
-import type { ClusterView } from "./schemas.js";
+import { applyMergePatch } from "./merge-patch.js";
+import { CLUSTER_CONNECTION_FIELDS, ClusterSettingsSchema } from "./patch-schemas.js";
+import { requireSameName } from "./route-parts.js";
+import { ClusterBody, type ClusterView } from "./schemas.js";
 
 function connectionOf(input: ClusterInput): Connection {
   if (input.kubeconfig !== undefined) {
@@ -49,16 +53,51 @@ function connectionOf(input: ClusterInput): Connection {
 export function toStoredCluster(input: ClusterInput, box: SecretBox, now: Date, createdAt?: string): StoredCluster {
   const stored: StoredCluster = {
     name: input.name,
-    resources: [...new Set(input.resources)],
+    resources: [],
     source: input.kubeconfig !== undefined ? "kubeconfig" : "server",
     credentials: box.seal(JSON.stringify(connectionOf(input)), sealContext.clusterCredentials(input.name)),
     createdAt: createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
   };
+  if (input.context) stored.context = input.context;
+  return withSettings(stored, input);
+}
+
+/** The watch settings of a cluster (resources, namespaces, label selector), deduplicated. */
+function withSettings(
+  base: StoredCluster,
+  input: Pick<ClusterInput, "resources" | "namespaces" | "labelSelector">,
+): StoredCluster {
+  const { namespaces: _n, labelSelector: _l, ...rest } = base;
+  const stored: StoredCluster = { ...rest, resources: [...new Set(input.resources)] };
   if (input.namespaces?.length) stored.namespaces = [...new Set(input.namespaces)];
   if (input.labelSelector) stored.labelSelector = input.labelSelector;
-  if (input.context) stored.context = input.context;
   return stored;
+}
+
+/**
+ * A stored cluster with a merge patch applied (see ClusterPatchBody): the watch settings merge;
+ * the connection is kept unless the patch names one of its fields, and then it is what the patch
+ * gives, complete. Validated like a PUT body (ValidationError); `name` must stay `name`.
+ */
+export function patchCluster(
+  current: StoredCluster,
+  patch: Record<string, unknown>,
+  box: SecretBox,
+  now: Date,
+): StoredCluster {
+  const doc: Record<string, unknown> = { name: current.name, resources: current.resources };
+  if (current.namespaces) doc.namespaces = current.namespaces;
+  if (current.labelSelector) doc.labelSelector = current.labelSelector;
+  const merged = applyMergePatch(doc, patch);
+  if (CLUSTER_CONNECTION_FIELDS.some((f) => Object.hasOwn(patch, f))) {
+    const input = validate(ClusterBody, merged);
+    requireSameName(input.name, current.name);
+    return toStoredCluster(input, box, now, current.createdAt);
+  }
+  const settings = validate(ClusterSettingsSchema, merged);
+  requireSameName(settings.name, current.name);
+  return { ...withSettings(current, settings), updatedAt: now.toISOString() };
 }
 
 export function toClusterView(c: StoredCluster, status?: ResourceStatus[]): ClusterView {

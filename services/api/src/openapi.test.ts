@@ -63,7 +63,7 @@ describe("/openapi.json", () => {
         "GET /api/v1/event-types",
       ]),
     );
-    expect(routed).toHaveLength(31);
+    expect(routed).toHaveLength(33);
   });
 
   it("describes auth, errors as problem+json, parameters and bodies with examples", () => {
@@ -126,6 +126,16 @@ describe("/openapi.json", () => {
       maximum: 2592000,
       default: 86400,
     });
+    for (const path of ["/api/v1/servers/{name}", "/api/v1/clusters/{name}"]) {
+      const patched = doc.paths[path].patch;
+      expect(Object.keys(patched.requestBody.content), path).toEqual([
+        "application/merge-patch+json",
+        "application/json",
+      ]);
+      expect(patched.requestBody.content["application/merge-patch+json"].schema.$ref, path).toMatch(/MergePatch$/);
+      expect(patched.responses["415"].description, path).toContain("application/merge-patch+json");
+    }
+    expect(JSON.stringify(doc.components.schemas)).toContain("dev.mcic.server.disabled");
     const rotated = doc.paths["/api/v1/servers/{name}/rotate-secret"].post;
     expect(rotated.requestBody.required).toBe(false);
     expect(Object.keys(rotated.responses["200"].content["application/json"].schema)).toEqual(["$ref"]);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { readBody, readOptionalBody } from "./body.js";
 import { ProblemSchema } from "./schemas.js";
 
-type Method = "get" | "post" | "put" | "delete";
+type Method = "get" | "post" | "put" | "patch" | "delete";
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface ResponseSpec {
@@ -45,6 +45,8 @@ export interface RouteSpec<
   body?: B;
   /** The body may be left out entirely (it is then validated as `{}`). */
   bodyOptional?: boolean;
+  /** Media types the body may have (default application/json); the first is documented first. */
+  bodyTypes?: readonly string[];
   examples?: Record<string, { summary: string; value: unknown }>;
   responses: Record<number, ResponseSpec>;
   handler: (ctx: RouterContext, input: { params: Out<P>; query: Out<Q>; body: Out<B> }) => unknown | Promise<unknown>;
@@ -88,7 +90,10 @@ export class ApiRoutes {
       const params = spec.params ? parsePath(spec.params, ctx.params, spec.what ?? "resource") : undefined;
       const query = spec.anyQuery ? undefined : parseQuery(spec.query ?? NO_QUERY, ctx.query);
       let body: unknown;
-      if (spec.body) body = spec.bodyOptional ? await readOptionalBody(ctx, spec.body) : await readBody(ctx, spec.body);
+      if (spec.body)
+        body = spec.bodyOptional
+          ? await readOptionalBody(ctx, spec.body)
+          : await readBody(ctx, spec.body, spec.bodyTypes);
       await spec.handler(ctx, { params, query, body } as { params: Out<P>; query: Out<Q>; body: Out<B> });
     });
   }
@@ -115,7 +120,7 @@ export class ApiRoutes {
     if (spec.params) add(404, `no such ${spec.what ?? "resource"}`);
     if (spec.body) {
       add(413, "body over 1 MiB");
-      add(415, "body is not application/json");
+      add(415, `body is not ${(spec.bodyTypes ?? ["application/json"]).join(" or ")}`);
     }
     add(500, "unexpected error (logged; details are not shown)");
 
@@ -134,9 +139,12 @@ export class ApiRoutes {
           ? {
               body: {
                 required: !spec.bodyOptional,
-                content: {
-                  "application/json": { schema: spec.body, ...(spec.examples ? { examples: spec.examples } : {}) },
-                },
+                content: Object.fromEntries(
+                  (spec.bodyTypes ?? ["application/json"]).map((type) => [
+                    type,
+                    { schema: spec.body, ...(spec.examples ? { examples: spec.examples } : {}) },
+                  ]),
+                ),
               },
             }
           : {}),

@@ -244,10 +244,34 @@ export const SnapshotStatusViewSchema = z
       "no watcher owns it (not watched right now)`.",
   });
 
+/** The notice type of a server a dispatcher disabled (HTTP 410, or failing for `disableAfterSeconds`). */
+export const SERVER_DISABLED_NOTICE = "dev.mcic.server.disabled";
+
 export const ServerStatusSchema = z
   .object({
     state: z.enum(["active", "disabled"]),
-    reason: z.string().optional().meta({ description: "why it is disabled (configuration, or HTTP 410)" }),
+    reason: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          "why it is disabled: configuration, HTTP 410, or `failing since <time>: <last error>` once it failed " +
+          "without a success for `disableAfterSeconds`",
+      }),
+    disabledAt: isoTime.optional().meta({ description: "when a dispatcher disabled it" }),
+    failingSince: isoTime
+      .optional()
+      .meta({ description: "first failed attempt since the last success; the failure window runs from it" }),
+    notices: z
+      .array(
+        z.object({
+          type: z.literal(SERVER_DISABLED_NOTICE),
+          at: isoTime,
+          reason: z.string(),
+        }),
+      )
+      .optional()
+      .meta({ description: "what happened to the server that needs a user: re-enable it with PATCH {enabled: true}" }),
     lastSuccessAt: isoTime.optional(),
     lastFailureAt: isoTime.optional(),
     pending: z.number().int().optional().meta({ description: "deliveries waiting in the durable queue" }),

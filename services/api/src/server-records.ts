@@ -10,7 +10,7 @@ import {
   openServerHeaders,
   sealContext,
 } from "@mcic/core";
-import type { ServerStatusView, ServerView } from "./schemas.js";
+import { SERVER_DISABLED_NOTICE, type ServerStatusView, type ServerView } from "./schemas.js";
 
 /**
  * Validated input → stored record. On replace without a new secret the previous sealed secret is
@@ -61,6 +61,28 @@ function isCurrentSecret(server: StoredServer, secret: string, box: SecretBox): 
   }
 }
 
+/**
+ * The registration as a PUT body would give it, for a merge patch to apply to: headers opened
+ * (only the API sees them, never a response), no secret (absent keeps it).
+ */
+export function toServerDocument(s: StoredServer, box: SecretBox): Record<string, unknown> {
+  const doc: Record<string, unknown> = {
+    name: s.name,
+    url: s.url,
+    filters: s.filters,
+    headers: openServerHeaders(s, box),
+    includeSecretData: s.includeSecretData,
+    snapshot: s.snapshot,
+    enabled: s.enabled,
+    payload: s.payload,
+    includeManagedFields: s.includeManagedFields,
+    disableAfterSeconds: s.disableAfterSeconds,
+    retry: s.retry,
+  };
+  if (s.rateLimit) doc.rateLimit = s.rateLimit;
+  return doc;
+}
+
 export function toServerView(
   s: StoredServer,
   box: SecretBox,
@@ -91,6 +113,11 @@ export function toServerView(
     };
     const reason = inactiveReason(s, status);
     if (reason) st.reason = reason;
+    if (status.disabledReason && status.disabledAt) {
+      st.disabledAt = status.disabledAt;
+      st.notices = [{ type: SERVER_DISABLED_NOTICE, at: status.disabledAt, reason: status.disabledReason }];
+    }
+    if (status.failingSince) st.failingSince = status.failingSince;
     if (status.lastSuccessAt) st.lastSuccessAt = status.lastSuccessAt;
     if (status.lastFailureAt) st.lastFailureAt = status.lastFailureAt;
     if (status.pending !== undefined) st.pending = status.pending;

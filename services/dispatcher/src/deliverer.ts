@@ -16,6 +16,7 @@ import {
 } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { DeliveryRecorder } from "./delivery-recorder.js";
+import type { FailureWindow } from "./failure-window.js";
 import type { InFlightSends } from "./in-flight-sends.js";
 import type { LatestTracker } from "./latest-tracker.js";
 import type { OrderGuard } from "./order-guard.js";
@@ -44,6 +45,8 @@ export interface DelivererOptions {
   logger: Logger;
   /** Cross-replica ordering, used while more than one replica runs. */
   order?: { guard: OrderGuard; replicas: ReplicaCount };
+  /** Disables a server failing for its whole `disableAfterSeconds` (absent: never). */
+  failures?: FailureWindow;
   now?: () => number;
 }
 
@@ -53,7 +56,7 @@ export interface DelivererOptions {
  * Every path resolves only once its consequence is stored (Redis or JetStream).
  */
 export class Deliverer {
-  readonly #o: Required<Omit<DelivererOptions, "order">> & Pick<DelivererOptions, "order">;
+  readonly #o: Required<Omit<DelivererOptions, "order" | "failures">> & Pick<DelivererOptions, "order" | "failures">;
 
   constructor(options: DelivererOptions) {
     this.#o = { now: () => Date.now(), ...options };
@@ -154,13 +157,18 @@ export class Deliverer {
     if (result.error) record.error = result.error;
     if (result.ok) {
       recorder.record(target.name, record);
+      recorder.delivered(target.name, envelope.uid, envelope.resourceVersion);
       lanes.setFailing(target.name, false);
       if (latest.mayHaveRetries(target.name))
         await latest.delivered(target.name, envelope.uid, envelope.resourceVersion);
       return true;
     }
     const verdict = classify(result.status, result.errorCode);
-    if (verdict === "retry") {
+    const expired =
+      verdict === "disable"
+        ? undefined
+        : await this.#o.failures?.failed(target.stored, result.error ?? `HTTP ${result.status}`);
+    if (verdict === "retry" && !expired) {
       const age = (this.#o.now() - Date.parse(firstAttemptAt)) / 1000;
       const { maxAttempts, maxAgeSeconds = DEFAULT_MAX_AGE_SECONDS } = target.stored.retry;
       if ((maxAttempts !== undefined && attempt >= maxAttempts) || age >= maxAgeSeconds) {
@@ -185,17 +193,20 @@ export class Deliverer {
       );
       return false;
     }
-    if (verdict === "disable") {
+    if (verdict === "disable" || expired) {
+      const reason = expired ?? `answered 410 Gone at ${record.at}`;
       recorder.record(target.name, { ...record, outcome: "disabled" });
-      recorder.disable(target.name, `answered 410 Gone at ${record.at}`);
-      await this.deadLetter(target.name, envelope, result.status, "server answered 410 Gone and was disabled", attempt);
+      // The failure window wrote its reason and time itself, in the step that decided it.
+      if (!expired) recorder.disable(target.name, reason, record.at);
+      await this.deadLetter(target.name, envelope, result.status, `server was disabled: ${reason}`, attempt);
       // Every dispatcher reloads its server list and stops delivering to this one.
       await publishChangeNotice(this.#o.redis, this.#o.keys.changes, {
         kind: "server",
         name: target.name,
         op: "updated",
       });
-      log().warn("server answered 410 Gone; disabled");
+      if (expired) log().warn({ reason }, "server failed for its whole failure window; disabled");
+      else log().warn("server answered 410 Gone; disabled");
       return false;
     }
     recorder.record(target.name, { ...record, outcome: "dead-lettered" });
@@ -244,7 +255,8 @@ export class Deliverer {
 
   /**
    * Puts a delivery in the durable per-server queue, to be tried after `delayMs`. Its message id
-   * makes a second park of the same attempt (a redelivered event) a no-op.
+   * makes a second park of the same attempt (a redelivered event) a no-op. `rateSlot`: the delay
+   * is the slot the server's rate limit gave it, to be sent then without asking the limit again.
    */
   async park(
     server: string,
@@ -253,6 +265,7 @@ export class Deliverer {
     firstAttemptAt: string,
     delayMs: number,
     reason: DeliveryRequest["reason"],
+    rateSlot = false,
   ): Promise<void> {
     const request: DeliveryRequest = {
       server,
@@ -261,10 +274,12 @@ export class Deliverer {
       firstAttemptAt,
       notBefore: new Date(this.#o.now() + delayMs).toISOString(),
       reason,
+      ...(rateSlot ? { rateSlot } : {}),
     };
     await this.#o.latest.markPending(server, envelope.uid, envelope.resourceVersion);
     await this.#o.js.publish(deliverySubject(this.#o.prefix, server), JSON.stringify(request), {
-      msgID: `${envelope.id}|${server}|${attempt}|${reason}`,
+      // A delivery parked for its rate-limit slot may have been parked before (a retry coming due).
+      msgID: `${envelope.id}|${server}|${attempt}|${reason}${rateSlot ? "|slot" : ""}`,
     });
     this.#o.recorder.parked(server, 1);
   }

@@ -7,9 +7,11 @@ import {
 } from "@mcic/core";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Deliverer } from "./deliverer.js";
+import type { DeliveredVersions } from "./delivered-versions.js";
 import type { DeliveryRecorder } from "./delivery-recorder.js";
 import { DurableConsumer, type HandlerOutcome } from "./durable-consumer.js";
 import type { LatestTracker } from "./latest-tracker.js";
+import type { RateLimiter } from "./rate-limiter.js";
 import type { ServerIndex } from "./server-index.js";
 import type { ServerLanes } from "./server-lanes.js";
 
@@ -21,6 +23,9 @@ export interface DeliveryConsumerOptions {
   deliverer: Deliverer;
   recorder: DeliveryRecorder;
   latest: LatestTracker;
+  limiter: RateLimiter;
+  /** What each server already took, so a replay never sends an older version. */
+  versions: DeliveredVersions;
   concurrency: number;
   ackWaitMs: number;
   logger: Logger;
@@ -53,30 +58,48 @@ async function handleDeliveryRequest(o: DeliveryConsumerOptions, req: DeliveryRe
   const now = (o.now ?? Date.now)();
   const wait = Date.parse(req.notBefore) - now;
   if (wait > 0) return { redeliverInMs: wait };
-  const { index, lanes, deliverer, recorder, latest } = o;
+  const { index, lanes, deliverer, recorder } = o;
   const { envelope, server } = req;
-  const at = new Date(now).toISOString();
   let target = index.get(server);
   if (!target && !index.isDisabled(server)) {
     // A server registered a moment ago (its snapshot can arrive before the change notice).
     await index.reload();
     target = index.get(server);
   }
+  const skip = target ? await supersededBecause(o, req) : undefined;
   if (!target) {
     await deliverer.unavailable(server, envelope, req.attempt);
-  } else if (req.reason !== "snapshot" && (await latest.superseded(server, envelope.uid, envelope.resourceVersion))) {
+  } else if (skip !== undefined) {
     recorder.record(server, {
       eventId: envelope.id,
       attempt: req.attempt,
       status: 0,
       outcome: "superseded",
+      ...(skip ? { error: skip } : {}),
       durationMs: 0,
-      at,
+      at: new Date(now).toISOString(),
     });
   } else {
-    await lanes.run(server, envelope.uid, () => deliverer.attempt(target, envelope, req.attempt, req.firstAttemptAt));
+    const wait = req.rateSlot ? 0 : o.limiter.reserve(server, target.stored.rateLimit);
+    if (wait > 0) await deliverer.park(server, envelope, req.attempt, req.firstAttemptAt, wait, req.reason, true);
+    else
+      await lanes.run(server, envelope.uid, () => deliverer.attempt(target, envelope, req.attempt, req.firstAttemptAt));
   }
   recorder.parked(server, -1);
   await recorder.flush();
   return undefined;
+}
+
+/**
+ * Why this delivery is not to be sent any more (undefined: send it; "" needs no explanation): a
+ * newer event of the object is bound for the server, or, for a replay, the server already took a
+ * newer version of it.
+ */
+async function supersededBecause(o: DeliveryConsumerOptions, req: DeliveryRequest): Promise<string | undefined> {
+  const { server, envelope } = req;
+  if (req.reason !== "snapshot" && (await o.latest.superseded(server, envelope.uid, envelope.resourceVersion)))
+    return "";
+  if (req.reason !== "replay") return undefined;
+  const newer = await o.versions.newerThan(server, envelope.uid, envelope.resourceVersion);
+  return newer === undefined ? undefined : `the server already received resourceVersion ${newer}`;
 }

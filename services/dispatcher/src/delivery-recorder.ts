@@ -12,6 +12,7 @@ import {
   type ServerStatusField,
   rateBucket,
 } from "@mcic/core";
+import { DeliveredVersions, isNewer } from "./delivered-versions.js";
 import type { DispatcherMetrics } from "./dispatcher-metrics.js";
 
 interface Pending {
@@ -23,6 +24,22 @@ interface Pending {
   parked: number;
   /** Attempts per outcome and 5-second bucket ("ok:<bucket>", "failed:<bucket>"), for GET /stats. */
   rates: Map<string, number>;
+  /** Per object (uid), the newest resourceVersion the server took in this batch. */
+  delivered: Map<string, string>;
+  /** A delivery succeeded: the failure window ends. */
+  succeeded: boolean;
+}
+
+function emptyPending(): Pending {
+  return {
+    records: [],
+    deadLetters: [],
+    status: {},
+    parked: 0,
+    rates: new Map(),
+    delivered: new Map(),
+    succeeded: false,
+  };
 }
 
 /**
@@ -34,6 +51,7 @@ export class DeliveryRecorder {
   readonly #keys: RedisKeys;
   readonly #logger: Logger;
   readonly #metrics: DispatcherMetrics | undefined;
+  readonly #versions: DeliveredVersions;
   #pending = new Map<string, Pending>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -43,12 +61,13 @@ export class DeliveryRecorder {
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
+    this.#versions = new DeliveredVersions(options.redis, options.keys);
   }
 
   #for(server: string): Pending {
     let p = this.#pending.get(server);
     if (!p) {
-      p = { records: [], deadLetters: [], status: {}, parked: 0, rates: new Map() };
+      p = emptyPending();
       this.#pending.set(server, p);
     }
     // A failed write's error was logged and its dead letters' callers told: nothing to add here.
@@ -60,8 +79,10 @@ export class DeliveryRecorder {
     const p = this.#for(server);
     p.records.push(JSON.stringify(record));
     const counted = record.outcome !== "superseded" && record.outcome !== "dropped";
-    if (record.outcome === "delivered") p.status.lastSuccessAt = record.at;
-    else if (counted) p.status.lastFailureAt = record.at;
+    if (record.outcome === "delivered") {
+      p.status.lastSuccessAt = record.at;
+      p.succeeded = true;
+    } else if (counted) p.status.lastFailureAt = record.at;
     if (counted) {
       const key = `${record.outcome === "delivered" ? "ok" : "failed"}:${rateBucket(Date.now())}`;
       p.rates.set(key, (p.rates.get(key) ?? 0) + 1);
@@ -82,9 +103,18 @@ export class DeliveryRecorder {
     this.#for(server).parked += delta;
   }
 
-  /** Marks a server disabled (HTTP 410) with the reason shown in its status. */
-  disable(server: string, reason: string): void {
-    this.#for(server).status.disabledReason = reason;
+  /** Remembers that the server took version `rv` of object `uid` (for replays: see DeliveredVersions). */
+  delivered(server: string, uid: string, rv: string): void {
+    const versions = this.#for(server).delivered;
+    const known = versions.get(uid);
+    if (known === undefined || !isNewer(known, rv)) versions.set(uid, rv);
+  }
+
+  /** Marks a server disabled (HTTP 410, failure window) with the reason shown in its status. */
+  disable(server: string, reason: string, at: string): void {
+    const status = this.#for(server).status;
+    status.disabledReason = reason;
+    status.disabledAt = at;
   }
 
   /** Writes everything recorded so far; resolves when it is in Redis. */
@@ -113,6 +143,8 @@ export class DeliveryRecorder {
         const key = k.serverRate(server, outcome, Number(bucket));
         multi.incrby(key, n).expire(key, RATE_BUCKET_TTL_SECONDS);
       }
+      if (p.succeeded) multi.hdel(k.serverStatus(server), SERVER_STATUS_FIELDS.failingSince);
+      if (p.delivered.size > 0) this.#versions.write(multi, server, p.delivered);
     }
     // A write that failed (Redis failing over, say) must not lose a dead letter: its caller is told
     // and the message comes back to be dead-lettered again. The rest (log, status, pending) is kept
@@ -147,6 +179,8 @@ export class DeliveryRecorder {
         status: { ...failed.status, ...later?.status },
         parked: failed.parked + (later?.parked ?? 0),
         rates: mergeCounts(failed.rates, later?.rates),
+        delivered: new Map([...failed.delivered, ...(later?.delivered ?? [])]),
+        succeeded: failed.succeeded || (later?.succeeded ?? false),
       });
     }
     return deadLetters;

@@ -22,6 +22,12 @@ export function createDispatcherMetrics(registry: MetricsRegistry) {
       labelNames: ["server"],
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: "mcic_dispatcher_rate_limited_total",
+      help: "Deliveries that waited for their server's rateLimit (queued for a later slot, never dropped), by server",
+      labelNames: ["server"],
+      registers: [registry],
+    }),
     filterErrors: new Counter({
       name: "mcic_dispatcher_filter_errors_total",
       help: "Events a server's filter expression failed on (counted as no match), by server",

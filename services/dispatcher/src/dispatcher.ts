@@ -17,17 +17,22 @@ import {
 import { jetstream } from "@nats-io/jetstream";
 import type { DispatcherConfig } from "./config.js";
 import { DEFAULT_MAX_AGE_SECONDS, Deliverer } from "./deliverer.js";
+import { DeliveredVersions } from "./delivered-versions.js";
 import { createDeliveryConsumer } from "./delivery-consumer.js";
 import { DeliveryRecorder } from "./delivery-recorder.js";
 import { InFlightSends } from "./in-flight-sends.js";
 import { createDispatcherMetrics } from "./dispatcher-metrics.js";
 import { createEventConsumer } from "./event-consumer.js";
+import { FailureWindow } from "./failure-window.js";
 import { LatestTracker } from "./latest-tracker.js";
 import { OrderGuard } from "./order-guard.js";
+import { RateLimiter } from "./rate-limiter.js";
 import { ReplicaCount } from "./replica-count.js";
 import { RevisionReporter } from "./revision-reporter.js";
 import { ServerIndex } from "./server-index.js";
 import { ServerLanes } from "./server-lanes.js";
+
+export { loadDispatcherConfig, type DispatcherConfig } from "./config.js";
 
 export interface DispatcherDeps {
   config: DispatcherConfig;
@@ -37,6 +42,8 @@ export interface DispatcherDeps {
   metrics?: MetricsRegistry;
   /** Names this replica in the heartbeat set; two in one process need different ids. */
   replicaId?: string;
+  /** The clock the failure window reads (tests step it past `disableAfterSeconds`). */
+  now?: () => number;
 }
 
 export interface Dispatcher {
@@ -108,8 +115,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     applied: () => reporter.applied,
     logger,
   });
+  const limiter = new RateLimiter({
+    replicas: () => replicas.count,
+    onDelayed: (server) => metrics.rateLimited.inc({ server }),
+  });
   const deliverer = new Deliverer({
     order: { guard: new OrderGuard(redis, keys, size.orderWaitMs), replicas },
+    failures: new FailureWindow(redis, keys, deps.now),
     sender,
     servers: index,
     sends,
@@ -123,12 +135,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     retrySchedule: config.DISPATCH_RETRY_SCHEDULE,
     logger,
   });
-  const common = { nats, prefix, index, lanes, deliverer, ackWaitMs: size.ackWaitMs, logger };
+  const common = { nats, prefix, index, lanes, deliverer, limiter, ackWaitMs: size.ackWaitMs, logger };
   const events = createEventConsumer({ ...common, concurrency: size.eventWindow });
   const deliveries = createDeliveryConsumer({
     ...common,
     recorder,
     latest,
+    versions: new DeliveredVersions(redis, keys),
     concurrency: config.DISPATCH_CONCURRENCY,
   });
 

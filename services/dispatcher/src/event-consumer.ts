@@ -2,6 +2,7 @@ import { type Envelope, EnvelopeSchema, type Logger, eventsStreamName, eventsSub
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Deliverer } from "./deliverer.js";
 import { DurableConsumer } from "./durable-consumer.js";
+import type { RateLimiter } from "./rate-limiter.js";
 import type { ServerIndex, Target } from "./server-index.js";
 import type { ServerLanes } from "./server-lanes.js";
 
@@ -11,6 +12,7 @@ export interface EventConsumerOptions {
   index: ServerIndex;
   lanes: ServerLanes;
   deliverer: Deliverer;
+  limiter: RateLimiter;
   /** Events in hand at once (each waits for all its targets before it is acked). */
   concurrency: number;
   ackWaitMs: number;
@@ -31,6 +33,13 @@ export function createEventConsumer(o: EventConsumerOptions): DurableConsumer<En
     if (!o.lanes.accepts(target.name)) {
       // Failing or full: the durable queue takes it, and the retry path tries it in a second.
       await o.deliverer.park(target.name, envelope, 1, at, 1000, "overflow");
+      return;
+    }
+    // Over its rate limit: the durable queue keeps it until its slot, so the event need not be
+    // held (nor other servers' deliveries of it wait) meanwhile.
+    const wait = o.limiter.reserve(target.name, target.stored.rateLimit);
+    if (wait > 0) {
+      await o.deliverer.park(target.name, envelope, 1, at, wait, "overflow", true);
       return;
     }
     await o.lanes.run(target.name, envelope.uid, () => o.deliverer.attempt(target, envelope, 1, at));

@@ -33,6 +33,11 @@ export class ReplicaCount {
     return this.#count > 1;
   }
 
+  /** Replicas alive at the last heartbeat, this one included. */
+  get count(): number {
+    return this.#count;
+  }
+
   async start(): Promise<void> {
     await this.#beat();
     this.#timer = setInterval(

@@ -1,4 +1,7 @@
-import { toClusterView, toStoredCluster } from "../cluster-records.js";
+import type { StoredCluster } from "@mcic/core";
+import { patchCluster, toClusterView, toStoredCluster } from "../cluster-records.js";
+import { MERGE_PATCH_TYPES } from "../merge-patch.js";
+import { CLUSTER_PATCH_EXAMPLES, ClusterPatchBody } from "../patch-schemas.js";
 import type { RouteDeps } from "../route-deps.js";
 import { requireCluster, requireSameName } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
@@ -84,6 +87,30 @@ export function mountClusterRoutes(routes: ApiRoutes, deps: Pick<RouteDeps, "reg
       const stored = toStoredCluster(body, box, now(), previous.createdAt);
       await registry.replaceCluster(stored);
       ctx.body = toClusterView(stored);
+    },
+  });
+
+  routes.add({
+    method: "patch",
+    path: "/api/v1/clusters/{name}",
+    operationId: "patchCluster",
+    summary: "Change some fields of a cluster's registration (JSON Merge Patch)",
+    description:
+      "Applies an RFC 7396 merge patch (`application/merge-patch+json`, or `application/json`) to the stored " +
+      "registration and validates the result like a PUT body. The stored credentials are kept unless the patch " +
+      "names a connection field (`kubeconfig`, `context`, `server`, `token`, `caData`, `insecureSkipTLSVerify`); " +
+      "the connection it gives then replaces them whole.",
+    tag,
+    params,
+    what: "cluster",
+    body: ClusterPatchBody,
+    bodyTypes: MERGE_PATCH_TYPES,
+    examples: CLUSTER_PATCH_EXAMPLES,
+    responses: { 200: { description: "patched", schema: ClusterViewSchema } },
+    handler: async (ctx, { params, body }) => {
+      const at = now();
+      const stored = await registry.updateCluster(params.name, (current) => patchCluster(current, body, box, at));
+      ctx.body = toClusterView(stored as StoredCluster);
     },
   });
 

@@ -12,6 +12,7 @@ import type { PubAck } from "@nats-io/jetstream";
 import type { RouteDeps } from "../route-deps.js";
 import { UnavailableError, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
+import { oldestFirst } from "../replay-order.js";
 import { NameParams } from "../schemas.js";
 import {
   DeadLetterView,
@@ -102,7 +103,9 @@ export function mountDeliveryLogRoutes(routes: ApiRoutes, deps: RouteDeps): void
     description:
       "Each chosen dead letter is queued as a new first attempt in the server's durable delivery queue (message " +
       "id `replay/<id>`, so a repeated replay is not queued twice) and taken off the list. The dispatchers " +
-      "deliver it through the normal path: retries, and a new dead letter if it fails again.",
+      "deliver it through the normal path: retries, and a new dead letter if it fails again. Replays never go back " +
+      "in time: they are queued oldest first (each object's versions in resourceVersion order), and a version older " +
+      "than one the server already received is recorded `superseded` in the delivery log instead of being sent.",
     tag,
     params,
     what: "server",
@@ -116,7 +119,7 @@ export function mountDeliveryLogRoutes(routes: ApiRoutes, deps: RouteDeps): void
     handler: async (ctx, { params, body }) => {
       await requireServer(registry, params.name);
       const entries = readable(await registry.listDeadLetters(params.name), params.name, logger);
-      const chosen = chooseDeadLetters(entries, body.ids);
+      const chosen = oldestFirst(chooseDeadLetters(entries, body.ids));
       const at = now().toISOString();
       const subject = deliverySubject(deps.prefix, params.name);
       const published: { text: string; ack: PubAck }[] = [];

@@ -26,7 +26,11 @@ import { NO_WATCHER, awaitOutcomes, startSnapshot } from "../snapshots.js";
 
 class ServerDisabledError extends McicError {
   constructor(name: string, reason: string) {
-    super("server_disabled", `server "${name}" is disabled (${reason}); enable it with PUT first`, 409);
+    super(
+      "server_disabled",
+      `server "${name}" is disabled (${reason}); enable it with PATCH {"enabled": true} or PUT first`,
+      409,
+    );
   }
 }
 

@@ -1,9 +1,13 @@
+import type { StoredServer } from "@mcic/core";
+import { validate } from "../body.js";
 import { DISPATCHERS_HEADER, DISPATCHERS_HEADER_DOC } from "../dispatcher-sync.js";
 import type { RouteDeps } from "../route-deps.js";
 import { requireSameName, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
 import { NameParams, SERVER_EXAMPLES, ServerBody, ServerViewSchema } from "../schemas.js";
-import { toServerView, toStoredServer } from "../server-records.js";
+import { MERGE_PATCH_TYPES, applyMergePatch } from "../merge-patch.js";
+import { SERVER_PATCH_EXAMPLES, ServerPatchBody } from "../patch-schemas.js";
+import { toServerDocument, toServerView, toStoredServer } from "../server-records.js";
 
 export function mountServerRoutes(
   routes: ApiRoutes,
@@ -85,7 +89,8 @@ export function mountServerRoutes(
     summary: "Replace a server's registration",
     description:
       "The body is a whole registration, as for POST; `name` must equal the path. Without `secret` the current " +
-      `secret is kept. A server disabled by an HTTP 410 answer is enabled again.${waits}`,
+      `secret is kept. A server a dispatcher disabled (HTTP 410, or failing for \`disableAfterSeconds\`) is ` +
+      `enabled again and its failure window restarts. PATCH changes single fields.${waits}`,
     tag,
     params,
     what: "server",
@@ -99,6 +104,39 @@ export function mountServerRoutes(
       await registry.replaceServerAndEnable(stored);
       await awaitDispatchers(ctx);
       ctx.body = toServerView(stored, box);
+    },
+  });
+
+  routes.add({
+    method: "patch",
+    path: "/api/v1/servers/{name}",
+    operationId: "patchServer",
+    summary: "Change some fields of a server's registration (JSON Merge Patch)",
+    description:
+      "Applies an RFC 7396 merge patch (`application/merge-patch+json`, or `application/json`) to the stored " +
+      "registration and validates the result like a PUT body; fields the patch leaves out keep their values, the " +
+      "secret and headers included. `enabled: true` also enables a server a dispatcher disabled (HTTP 410, or " +
+      `failing for \`disableAfterSeconds\`) and restarts its failure window.${waits}`,
+    tag,
+    params,
+    what: "server",
+    body: ServerPatchBody,
+    bodyTypes: MERGE_PATCH_TYPES,
+    examples: SERVER_PATCH_EXAMPLES,
+    responses: { 200: { description: "patched", schema: ServerViewSchema, headers: synced } },
+    handler: async (ctx, { params, body }) => {
+      const at = now();
+      const stored = await registry.updateServer(
+        params.name,
+        (current) => {
+          const input = validate(ServerBody, applyMergePatch(toServerDocument(current, box), body));
+          requireSameName(input.name, params.name);
+          return toStoredServer(input, box, at, current).stored;
+        },
+        { enable: body.enabled === true },
+      );
+      await awaitDispatchers(ctx);
+      ctx.body = toServerView(stored as StoredServer, box);
     },
   });
 
