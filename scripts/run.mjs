@@ -38,8 +38,10 @@ const processes = new Processes(printer, (name, code) => {
 const api = apiClient(API_PORT);
 let demo;
 
+let stopped = false;
 async function stop(code = 0) {
-  if (processes.stopping) return;
+  if (stopped) return;
+  stopped = true;
   clearInterval(summaries);
   say("stopping…");
   await processes.stopAll();

@@ -54,7 +54,14 @@ export async function startDemo({ root, dataDir, processes, printer, api, receiv
   const kubeconfig = join(dataDir, "demo-kubeconfig.yaml");
   const sim = processes.start("kube-sim", process.execPath, [
     join(root, "test/dist/kube-sim/cli.js"),
-    ...["--port", process.env.KUBE_SIM_PORT ?? "0", "--seed", "demo", "--churn-ms", "3000"],
+    ...[
+      "--port",
+      process.env.KUBE_SIM_PORT ?? "0",
+      "--seed",
+      "demo",
+      "--churn-ms",
+      process.env.DEMO_CHURN_MS ?? "3000",
+    ],
     ...["--cluster-name", "demo", "--kubeconfig-out", kubeconfig],
     ...["--tls-dir", join(dataDir, "kube-sim-tls"), "--token", demoToken(dataDir)],
   ]);

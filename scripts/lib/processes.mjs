@@ -54,10 +54,6 @@ export class Processes {
     this.#onUnexpectedExit = onUnexpectedExit;
   }
 
-  get stopping() {
-    return this.#stopping;
-  }
-
   start(name, command, args, env = {}, { quiet = false } = {}) {
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let partial = "";
