@@ -5,6 +5,8 @@
 # (`docker compose build` does all three.) The `build` stage holds the whole compiled workspace,
 # kube-sim included; docker-compose.yml runs the demo cluster from it (`--target build`).
 # Plain Dockerfile syntax (no BuildKit-only features), so the classic builder works too.
+# --ignore-scripts: the one dependency with an install script is @scarf/scarf (swagger-ui-dist's
+# download analytics); package.json "allowScripts" denies it to npm 11, this to the image's npm 10.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -18,7 +20,7 @@ COPY services/watcher/package.json services/watcher/
 COPY services/dispatcher/package.json services/dispatcher/
 COPY test/package.json test/
 COPY bench/package.json bench/
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages ./packages
 COPY services ./services
 COPY test ./test
@@ -35,7 +37,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY services/${SERVICE}/package.json services/${SERVICE}/
-RUN npm ci --omit=dev --no-audit --no-fund -w @mcic/core -w @mcic/${SERVICE} && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund -w @mcic/core -w @mcic/${SERVICE} && npm cache clean --force
 COPY --from=build /app/packages/core/dist packages/core/dist
 COPY --from=build /app/services/${SERVICE}/dist services/${SERVICE}/dist
 # Files stay root-owned and read-only to the process (k8s also mounts the root filesystem read-only).

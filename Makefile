@@ -6,9 +6,10 @@ node_modules: package.json package-lock.json
 	npm ci
 	@touch node_modules
 
-.PHONY: help install build run test faults lint typecheck bench clean
+.PHONY: help install build run reset test faults lint typecheck bench clean
 help:
 	@echo "make run    - start NATS/Redis (or reuse them), api, watcher, dispatcher and the demo"
+	@echo "make reset  - delete what make run registered (demo cluster, demo receiver) and remove .mcic/"
 	@echo "make test   - build, type-check the tests, lint and run the whole test suite"
 	@echo "make faults - run every fault scenario (test/faults) and print the lost/duplicated table"
 	@echo "make bench  - run the benchmarks in bench/"
@@ -20,6 +21,10 @@ build: node_modules
 
 run: build
 	node scripts/run.mjs
+
+# Refuses while make run is running; see README "make run".
+reset: build
+	node scripts/run.mjs --reset
 
 lint: node_modules
 	npx biome check .

@@ -113,11 +113,12 @@ describe("docker-compose.yml profile ha", () => {
         masterName: env("redis-1").MASTER_NAME,
       });
       expect(haEnv.STREAM_REPLICAS).toBe(String(CLUSTER_STREAM_REPLICAS));
-      expect(ha.depends_on).toEqual(
-        Object.fromEntries(
+      expect(ha.depends_on).toEqual({
+        init: { condition: "service_completed_successfully" },
+        ...Object.fromEntries(
           [...HA_NODES.nats, ...HA_NODES.sentinel].map((node) => [node, { condition: "service_healthy" }]),
         ),
-      );
+      });
 
       // Otherwise the very service of the single-node stack: image, build, ports, checks, variables.
       const { NATS_URL: _n, REDIS_URL: _r, STREAM_REPLICAS: _s, ...haRest } = haEnv;

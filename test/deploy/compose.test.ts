@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Script } from "node:vm";
 import { type TestServer, freePort, startNats, startRedis, waitFor } from "@mcic/core/testing";
@@ -43,13 +44,35 @@ describe("docker-compose.yml", () => {
     ({ services, volumes } = resolveCompose("demo", VARS));
   });
 
-  it("refuses to start without API_TOKENS and MCIC_SECRET_KEY, naming them", () => {
-    const noKey = compose(["config", "-q"], { API_TOKENS: "t" });
-    expect(noKey.status).not.toBe(0);
-    expect(noKey.stderr).toMatch(/set MCIC_SECRET_KEY in \.env/);
-    const noTokens = compose(["config", "-q"], { MCIC_SECRET_KEY: VARS.MCIC_SECRET_KEY });
-    expect(noTokens.status).not.toBe(0);
-    expect(noTokens.stderr).toMatch(/set API_TOKENS in \.env/);
+  it("needs no .env: with no variables at all every profile resolves, the key and token left to the init service", () => {
+    for (const profile of [[], ["--profile", "demo"], ["--profile", "ha"]]) {
+      const fresh = compose([...profile, "config", "-q"], {});
+      expect(fresh.status, `${profile.join(" ")}: ${fresh.stderr}`).toBe(0);
+    }
+    const bare = resolveCompose("demo", {}).services;
+    for (const name of MCIC_SERVICES) expect(bare[name]?.environment?.MCIC_SECRET_KEY, name).toBe("");
+    expect(bare.api?.environment?.API_TOKENS).toBe("");
+  });
+
+  it("runs the one-shot init service first and hands its volume to the services, read-only", () => {
+    const init = services.init as ComposeService & { entrypoint?: string[] };
+    expect(init.entrypoint).toEqual(["sh", "/etc/mcic/mcic-init.sh", "/mcic-init"]);
+    expect(init.restart).toBe("no");
+    expect(mountsNamedVolume(init, "/mcic-init", volumes)).toBe(true);
+    expect(volumes).toHaveProperty("mcic-init");
+    const ha = resolveCompose("ha", VARS).services;
+    for (const [name, svc] of [
+      ...MCIC_SERVICES.map((n) => [n, services[n]] as const),
+      ...MCIC_SERVICES.map((n) => [`${n}-ha`, ha[`${n}-ha`]] as const),
+    ]) {
+      const s = svc as ComposeService & { entrypoint?: string[] };
+      expect(s.entrypoint, name).toEqual(["sh", "/etc/mcic/mcic-env.sh"]);
+      expect(commandOf(s), name).toEqual(["node", "dist/main.js"]);
+      expect(s.volumes, name).toContainEqual(expect.stringMatching(/^mcic-init:\/mcic-init:ro$/));
+      expect((s.depends_on as Record<string, { condition: string }>).init, name).toEqual({
+        condition: "service_completed_successfully",
+      });
+    }
   });
 
   it("runs NATS with JetStream on a named volume and Redis with AOF on a named volume", () => {
@@ -108,7 +131,7 @@ describe("docker-compose.yml", () => {
 
   it("has a health check on every long-running service and starts the services after healthy NATS and Redis", () => {
     for (const [name, svc] of Object.entries(services)) {
-      if (name === "demo-register" || name === "demo-receiver") continue;
+      if (name === "demo-register" || name === "demo-receiver" || name === "init") continue;
       expect(healthTest(svc)[0], name).toBe("CMD");
     }
     for (const name of MCIC_SERVICES) {
@@ -116,6 +139,7 @@ describe("docker-compose.yml", () => {
       const script = nodeEvalScript(test.slice(1));
       expect(script).toContain(`http://127.0.0.1:${SERVICE_PORTS[name]}/healthz`);
       expect(services[name]?.depends_on).toEqual({
+        init: { condition: "service_completed_successfully" },
         nats: { condition: "service_healthy" },
         redis: { condition: "service_healthy" },
       });
@@ -175,7 +199,7 @@ describe("docker-compose.yml", () => {
   });
 });
 
-describe("docker-compose.yml demo profile, its scripts run against a real api and watcher", () => {
+describe("docker-compose.yml demo profile, its scripts run against a real api, watcher and dispatcher", () => {
   let nats: TestServer;
   let redis: TestServer;
   const started: ServiceProcess[] = [];
@@ -200,10 +224,15 @@ describe("docker-compose.yml demo profile, its scripts run against a real api an
     };
     const api = startService("api", env);
     const watcher = startService("watcher", env);
-    started.push(api, watcher);
-    const [listening] = await Promise.all([api.waitForLog("listening"), watcher.waitForLog("ready")]);
+    const dispatcher = startService("dispatcher", env);
+    started.push(api, watcher, dispatcher);
+    const [listening] = await Promise.all([
+      api.waitForLog("listening", 60_000),
+      watcher.waitForLog("ready", 60_000),
+      dispatcher.waitForLog("ready", 60_000),
+    ]);
     apiUrl = `http://127.0.0.1:${listening.port}`;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await local.stopAll();
@@ -232,21 +261,31 @@ describe("docker-compose.yml demo profile, its scripts run against a real api an
       .map((arg) => arg.replace("http://127.0.0.1:6443", simUrl));
     expect(await run(simHealth, {}).exited).toBe(0);
 
+    // The receiver registers itself (the token from the init volume, as compose gives it none).
+    const initDir = mkdtempSync(join(tmpdir(), "mcic-init-"));
+    writeFileSync(join(initDir, "api-token"), "demo-api-token\n");
     const port = await freePort();
-    const receiver = run(commandOf(services["demo-receiver"] as ComposeService), { PORT: String(port) });
-    await waitFor(() => receiver.output.text.includes("[demo-receiver] listening"), {
-      timeoutMs: 10_000,
-      message: "demo receiver to listen",
+    const receiver = run(commandOf(services["demo-receiver"] as ComposeService), {
+      ...(services["demo-receiver"]?.environment as Record<string, string>),
+      API_URL: apiUrl,
+      API_TOKENS: "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      RECEIVER_URL: `http://127.0.0.1:${port}/events`,
+      MCIC_INIT_DIR: initDir,
+    });
+    await waitFor(() => receiver.output.text.includes("[demo-receiver] registered as server demo-receiver"), {
+      timeoutMs: 15_000,
+      message: `demo receiver to register:\n${receiver.output.text}`,
     });
 
     const register = run(commandOf(services["demo-register"] as ComposeService), {
       API_URL: apiUrl,
-      API_TOKENS: "demo-api-token",
+      API_TOKENS: "",
+      MCIC_INIT_DIR: initDir,
       KUBE_SIM_URL: simUrl,
-      RECEIVER_URL: `http://127.0.0.1:${port}/events`,
     });
     expect(await register.exited, register.output.text).toBe(0);
-    expect(register.output.text).toMatch(/POST \/servers 201/);
     expect(register.output.text).toMatch(/POST \/clusters 201/);
 
     // The watcher follows the demo cluster registered by server URL...
@@ -262,26 +301,25 @@ describe("docker-compose.yml demo profile, its scripts run against a real api an
       },
       { timeoutMs: 15_000, intervalMs: 200, message: "the demo cluster to be watched" },
     );
-    // ...and the receiver prints what a dispatcher posts to it.
-    const event = {
-      specversion: "1.0",
-      id: "demo/uid/1/ADDED",
-      source: "/clusters/demo",
-      type: "dev.mcic.ingresses.added",
-      subject: "shop/web",
-    };
-    const posted = await fetch(`http://127.0.0.1:${port}/events`, {
-      method: "POST",
-      headers: { "content-type": "application/cloudevents+json" },
-      body: JSON.stringify(event),
-    });
-    expect(posted.status).toBe(200);
+    // ...and the receiver prints what the dispatcher delivers, its signature verified...
     await waitFor(
-      () => receiver.output.text.includes("[demo-receiver] dev.mcic.ingresses.added shop/web from /clusters/demo"),
-      {
-        timeoutMs: 5_000,
-        message: "the demo receiver to print the event",
-      },
+      () =>
+        /\[demo-receiver\] ADDED {4}Ingress shop\/web \(cluster demo, rv \d+\) signature ok/.test(receiver.output.text),
+      { timeoutMs: 20_000, message: `the demo receiver to print a verified event:\n${receiver.output.text}` },
     );
+    // ...and refuses what is not signed with its secret.
+    const forged = await fetch(`http://127.0.0.1:${port}/events`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/cloudevents+json",
+        "webhook-id": "x",
+        "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+        "webhook-signature": "v1,Zm9yZ2Vk",
+      },
+      body: JSON.stringify({ subject: "shop/web", data: { type: "MODIFIED", kind: "Ingress", cluster: "demo" } }),
+    });
+    expect(forged.status).toBe(401);
+    await waitFor(() => receiver.output.text.includes("signature BAD"), { timeoutMs: 5_000, message: "BAD printed" });
+    rmSync(initDir, { recursive: true, force: true });
   });
 });

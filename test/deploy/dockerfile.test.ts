@@ -412,5 +412,6 @@ describe("Dockerfile runtime stage replayed outside a container", () => {
       expect(await exited, `${service} exit code on SIGTERM:\n${output}`).toBe(0);
     };
     await Promise.all(built.map(check));
-  });
+    // Three `npm ci` replays and three services: well over the default 30 s on a shared, loaded machine.
+  }, 180_000);
 });

@@ -3,12 +3,13 @@ import { realpathSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { churnDemo, seedDemo } from "./demo-seed.js";
+import { demoCertificate } from "./demo-tls.js";
 import { KubeSim } from "./index.js";
 import { kubeconfigFor } from "./kubeconfig.js";
 
 export const USAGE =
   "usage: kube-sim [--port 6443] [--host 127.0.0.1] [--token T]... [--seed demo] [--churn-ms 3000] " +
-  "[--kubeconfig-out path] [--cluster-name name]";
+  "[--kubeconfig-out path] [--cluster-name name] [--tls-dir dir]";
 
 export interface CliHandle {
   sim: KubeSim;
@@ -34,17 +35,25 @@ export async function runCli(argv: string[], out: (line: string) => void = conso
       "churn-ms": { type: "string" },
       "kubeconfig-out": { type: "string" },
       "cluster-name": { type: "string", default: "kube-sim" },
+      // Serve HTTPS with the certificate kept in (or first made into) this directory.
+      "tls-dir": { type: "string" },
     },
   });
   if (values.seed !== undefined && values.seed !== "demo")
     throw new Error(`unknown seed "${values.seed}" (known: demo)`);
   const churnMs = values["churn-ms"] === undefined ? 0 : number(values["churn-ms"], "--churn-ms");
-  const sim = await KubeSim.start({ port: number(values.port, "--port"), host: values.host, tokens: values.token });
+  const tls = values["tls-dir"] === undefined ? undefined : demoCertificate(values["tls-dir"]);
+  const sim = await KubeSim.start({
+    port: number(values.port, "--port"),
+    host: values.host,
+    tokens: values.token,
+    tls,
+  });
   const cluster = sim.cluster();
   if (values.seed === "demo") seedDemo(cluster);
   const stopChurn = churnMs > 0 ? churnDemo(cluster, churnMs) : () => {};
   if (values["kubeconfig-out"]) {
-    const text = kubeconfigFor(sim.url, values.token[0], values["cluster-name"]);
+    const text = kubeconfigFor(sim.url, values.token[0], values["cluster-name"], tls?.cert);
     writeFileSync(values["kubeconfig-out"], text, { mode: 0o600 });
   }
   out(`kube-sim listening on ${sim.url}`);

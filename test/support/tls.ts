@@ -12,7 +12,7 @@ export interface TestCertificate {
  * A self-signed certificate for 127.0.0.1 and localhost, made with openssl at test time so no
  * private key is committed. Serves as its own CA.
  */
-export function selfSignedCert(commonName = "127.0.0.1"): TestCertificate {
+export function selfSignedCert(commonName = "127.0.0.1", days = 2): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), "mcic-tls-"));
   try {
     execFileSync(
@@ -30,7 +30,7 @@ export function selfSignedCert(commonName = "127.0.0.1"): TestCertificate {
         "-out",
         join(dir, "cert.pem"),
         "-days",
-        "2",
+        String(days),
         "-subj",
         `/CN=${commonName}`,
         "-addext",
