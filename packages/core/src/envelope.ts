@@ -20,6 +20,13 @@ export const EnvelopeSchema = z.object({
   observedAt: z.string(),
   object: z.record(z.string(), z.unknown()),
   snapshot: z.boolean().optional(),
+  /** The snapshot request these snapshot events answer (see snapshot-completed.ts). */
+  requestId: z.string().min(1).optional(),
+  /**
+   * Marks the record that ends one snapshot of one (cluster, resource) for one server: it travels
+   * the delivery queue like an object's event and is sent as `dev.mcic.snapshot.completed`.
+   */
+  snapshotCompleted: z.object({ count: z.number().int().min(0) }).optional(),
   /**
    * A Secret's values (`data`, `stringData`, the last-applied annotation), sealed with SecretBox
    * for this envelope id; `object` then holds "REDACTED" in their place (secret-values.ts).

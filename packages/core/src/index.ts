@@ -41,6 +41,24 @@ export {
   SECRET_PREFIX,
   type CloudEvent,
 } from "./webhook.js";
+export {
+  SNAPSHOT_COMPLETED_TYPE,
+  SnapshotCompletedDataSchema,
+  snapshotCompletedEnvelope,
+  snapshotCompletedEvent,
+  snapshotCompletedId,
+  type SnapshotCompletedData,
+} from "./snapshot-completed.js";
+export {
+  SNAPSHOT_STATES,
+  SnapshotClusterOutcomeSchema,
+  SnapshotStatusSchema,
+  SnapshotStatusStore,
+  parseSnapshotStatus,
+  type SnapshotClusterOutcome,
+  type SnapshotState,
+  type SnapshotStatus,
+} from "./snapshot-status.js";
 export { parseKubeconfig } from "./kubeconfig.js";
 export { parseBoundedYaml, YamlLimitError, DEFAULT_YAML_LIMITS, type YamlLimits } from "./bounded-yaml.js";
 export { checkCertificatesPem, decodeBase64Strict, CertificateError } from "./pem-certificates.js";
@@ -99,7 +117,7 @@ export {
   type ServerStatusField,
 } from "./server-status.js";
 export { openServer, openServerHeaders, SealedServerError } from "./open-server.js";
-export { compileFilters, type EnvelopeMatcher } from "./server-filter.js";
+export { allowsResource, compileFilters, type EnvelopeMatcher } from "./server-filter.js";
 export {
   connectNats,
   ensureEventsStream,

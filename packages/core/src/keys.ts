@@ -35,6 +35,8 @@ export function redisKeys(prefix: string) {
     server: (name: string) => `${prefix}:{server:${name}}:spec`,
     /** Hash of delivery status fields written by dispatchers. */
     serverStatus: (name: string) => `${prefix}:{server:${name}}:status`,
+    /** Hash of the latest snapshot's outcome: `requestId`, `requestedAt`, `cluster:<name>` → JSON. */
+    serverSnapshot: (name: string) => `${prefix}:{server:${name}}:snapshot`,
     /** List of dead-lettered deliveries of one server, newest first. */
     deadLetters: (name: string) => `${prefix}:{server:${name}}:dead-letters`,
     /** List of the latest delivery attempts to one server, newest first (capped). */

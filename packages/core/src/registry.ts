@@ -62,7 +62,7 @@ export class Registry {
         index: k.servers,
         revision: k.serversRevision,
         record: k.server,
-        owned: (n) => [k.serverStatus(n), k.deadLetters(n), k.deliveries(n)],
+        owned: (n) => [k.serverStatus(n), k.deadLetters(n), k.deliveries(n), k.serverSnapshot(n)],
         schema: StoredServerSchema,
       },
     };

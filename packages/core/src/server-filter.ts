@@ -29,7 +29,7 @@ export function compileFilters(filters: ServerFilters): EnvelopeMatcher {
   };
 }
 
-function qualified(e: Envelope): string {
+function qualified(e: Pick<Envelope, "group" | "version" | "resource">): string {
   return e.group ? `${e.group}/${e.version}/${e.resource}` : `${e.version}/${e.resource}`;
 }
 
@@ -45,4 +45,19 @@ function canonical(item: string): string {
 
 function nonEmptySet<T>(list: T[] | undefined): Set<T> | undefined {
   return list && list.length > 0 ? new Set(list) : undefined;
+}
+
+/**
+ * Whether the filters let any event of this cluster and resource through, judged on those two
+ * alone: a snapshot ends with a completed notice for each such (cluster, resource), even when no
+ * object of it matched.
+ */
+export function allowsResource(
+  filters: ServerFilters,
+  r: Pick<Envelope, "cluster" | "group" | "version" | "resource">,
+): boolean {
+  const clusters = nonEmptySet(filters.clusters);
+  const resources = nonEmptySet(filters.resources?.map(canonical));
+  if (clusters && !clusters.has(r.cluster)) return false;
+  return !resources || resources.has(r.resource) || resources.has(qualified(r));
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Envelope } from "./envelope.js";
 import { redactEnvelope } from "./secret-values.js";
+import { snapshotCompletedEvent } from "./snapshot-completed.js";
 
 export const SECRET_PREFIX = "whsec_";
 
@@ -49,6 +50,8 @@ export interface CloudEvent {
  * only when the caller opened them first (openSecretValues).
  */
 export function toCloudEvent(envelope: Envelope, options: { includeSecretData: boolean }): CloudEvent {
+  const notice = snapshotCompletedEvent(envelope);
+  if (notice) return notice;
   return {
     specversion: "1.0",
     id: envelope.id,

@@ -9,6 +9,7 @@ import {
   Registry,
   type RunnableService,
   SecretBox,
+  SnapshotStatusStore,
   WebhookSender,
 } from "@mcic/core";
 import { createApi } from "./app.js";
@@ -48,6 +49,7 @@ export function createApiService(deps: ApiServiceDeps): ApiService {
     sender,
     egress,
     checkReady,
+    snapshots: new SnapshotStatusStore(redis, registry.keys),
   });
   let server: Server | undefined;
   let port: number | undefined;

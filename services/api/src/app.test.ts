@@ -75,7 +75,12 @@ describe("api over HTTP", () => {
     expect(created.body.headers).toEqual({ "X-Api-Key": "[redacted]" });
     const got = await h.call("GET", "/api/v1/servers/lb");
     expect(got.body.secret).toBeUndefined();
-    expect(got.body.status).toEqual({ state: "active", deadLetters: 0 });
+    // Registered with snapshot (the default): its status shows that snapshot (no cluster here).
+    expect(got.body.status).toEqual({
+      state: "active",
+      deadLetters: 0,
+      snapshot: { requestId: expect.any(String), requestedAt: expect.any(String), clusters: [] },
+    });
     const sealedBefore = JSON.parse((await h.redis.get("t:{server:lb}:spec")) as string).secret;
     const updated = await h.call("PUT", "/api/v1/servers/lb", { name: "lb", url: "http://lb2.local/hook" });
     expect(updated.status).toBe(200);
@@ -84,7 +89,7 @@ describe("api over HTTP", () => {
   });
 
   it("shows the status the dispatchers write, and re-enables a server disabled by a 410 on PUT", async () => {
-    await h.call("POST", "/api/v1/servers", { name: "gone", url: "http://gone.local/" });
+    await h.call("POST", "/api/v1/servers", { name: "gone", url: "http://gone.local/", snapshot: false });
     await h.redis.hset("t:{server:gone}:status", {
       disabledReason: "answered 410 Gone",
       lastSuccessAt: "2026-01-01T00:00:00.000Z",

@@ -6,6 +6,7 @@ import {
   type NatsConnection,
   type Registry,
   type SecretBox,
+  type SnapshotStatusStore,
   type WebhookSender,
   createMetricsRegistry,
   defaultEgressPolicy,
@@ -27,7 +28,7 @@ import { mountSeedCompatRoutes } from "./routes/seed-compat.js";
 import { mountDeliveryLogRoutes } from "./routes/delivery-log.js";
 import { mountServerOpsRoutes } from "./routes/server-ops.js";
 import { mountServerRoutes } from "./routes/servers.js";
-import { requestSnapshot } from "./snapshots.js";
+import { type SnapshotDeps, startSnapshot } from "./snapshots.js";
 
 export interface AppDeps {
   registry: Registry;
@@ -50,6 +51,10 @@ export interface AppDeps {
   metrics?: MetricsRegistry;
   /** How long a resync collects watcher replies (default 500 ms). */
   snapshotWaitMs?: number;
+  /** Where each server's latest snapshot outcome is kept (status.snapshot). */
+  snapshots: SnapshotStatusStore;
+  /** How long a resync waits for its clusters' outcomes before answering (default 5 s). */
+  snapshotOutcomeWaitMs?: number;
   now?: () => Date;
 }
 
@@ -66,6 +71,15 @@ export function createApi(deps: AppDeps): Api {
   const routes = new ApiRoutes();
   const metrics = deps.metrics ?? createMetricsRegistry("api");
   const background = new Set<Promise<void>>();
+  const snapshot: SnapshotDeps = {
+    nats: deps.nats,
+    registry: deps.registry,
+    outcomes: deps.snapshots,
+    prefix: deps.prefix,
+    waitMs: deps.snapshotWaitMs ?? 500,
+    logger: deps.logger,
+    now: deps.now ?? (() => new Date()),
+  };
   const routeDeps: RouteDeps = {
     registry: deps.registry,
     box: deps.box,
@@ -75,7 +89,8 @@ export function createApi(deps: AppDeps): Api {
     nats: deps.nats,
     js: jetstream(deps.nats),
     sender: deps.sender,
-    snapshotWaitMs: deps.snapshotWaitMs ?? 500,
+    snapshot,
+    snapshotOutcomeWaitMs: deps.snapshotOutcomeWaitMs ?? 5000,
     awaitDispatchers: dispatcherSync({
       registry: deps.registry,
       presence: deps.presence,
@@ -84,26 +99,23 @@ export function createApi(deps: AppDeps): Api {
       metrics,
     }),
     snapshotInBackground: (server) => {
-      // requestSnapshot publishes before its first await; the flush makes sure NATS has it.
-      const work = requestSnapshot(deps.nats, {
-        prefix: deps.prefix,
-        server,
-        waitMs: deps.snapshotWaitMs ?? 500,
-        logger: deps.logger,
-      }).then(
-        ({ requestId, replies }) =>
+      const { requestId, published, started } = startSnapshot(snapshot, server);
+      const work = started.then(
+        (status) =>
           deps.logger.info(
-            { server, requestId, clusters: replies.flatMap((r) => r.clusters) },
+            { server: server.name, requestId, clusters: status.clusters.map((c) => `${c.cluster}:${c.state}`) },
             "snapshot requested for a new server",
           ),
         (err: unknown) =>
-          deps.logger.warn({ server, err: (err as Error).message }, "snapshot request for a new server failed"),
+          deps.logger.warn(
+            { server: server.name, requestId, err: (err as Error).message },
+            "snapshot request for a new server failed",
+          ),
       );
       background.add(work);
       void work.finally(() => background.delete(work));
-      return deps.nats.flush().catch((err: unknown) => {
-        deps.logger.warn({ server, err: (err as Error).message }, "snapshot request for a new server failed");
-      });
+      // Failures are logged above; the registration stands either way.
+      return published.catch(() => undefined);
     },
   };
 

@@ -1,6 +1,7 @@
-import type { Logger, NatsConnection, Registry, SecretBox, WebhookSender } from "@mcic/core";
+import type { Logger, NatsConnection, Registry, SecretBox, StoredServer, WebhookSender } from "@mcic/core";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { AwaitDispatchers } from "./dispatcher-sync.js";
+import type { SnapshotDeps } from "./snapshots.js";
 
 /** What the routes use; createApp builds it from AppDeps. */
 export interface RouteDeps {
@@ -12,8 +13,10 @@ export interface RouteDeps {
   nats: NatsConnection;
   js: JetStreamClient;
   sender: WebhookSender;
-  /** How long POST /servers/{name}/resync collects watcher replies. */
-  snapshotWaitMs: number;
+  /** Snapshot requests and their outcomes (POST /servers/{name}/resync, status.snapshot). */
+  snapshot: SnapshotDeps;
+  /** How long POST /servers/{name}/resync waits for its clusters' outcomes. */
+  snapshotOutcomeWaitMs: number;
   /** After a server registration write: waits until every live dispatcher applied it. */
   awaitDispatchers: AwaitDispatchers;
   /**
@@ -21,5 +24,5 @@ export interface RouteDeps {
    * (answer the client only then: a cluster it registers next must not be snapshotted and listed
    * both), while the replies are collected in the background (failures are logged).
    */
-  snapshotInBackground: (server: string) => Promise<void>;
+  snapshotInBackground: (server: Pick<StoredServer, "name" | "filters">) => Promise<void>;
 }

@@ -3,6 +3,7 @@ import {
   RateLimitSchema,
   ResourceStatusSchema,
   ServerFiltersSchema,
+  SNAPSHOT_STATES,
   ServerInputSchema,
   checkCertificatesPem,
   dnsLabel,
@@ -166,6 +167,37 @@ export const SERVER_EXAMPLES = {
   },
 };
 
+export const SnapshotStatusViewSchema = z
+  .object({
+    requestId: z.string().meta({ description: "the snapshot's id, also `requestId` of its events" }),
+    requestedAt: isoTime,
+    clusters: z.array(
+      z
+        .object({
+          cluster: z.string(),
+          state: z.enum(SNAPSHOT_STATES).meta({
+            description:
+              "`taken`: its objects and completed events are queued for the server; `failed`: see `reason`; " +
+              "`pending`: its watcher is still listing",
+          }),
+          reason: z.string().optional().meta({
+            description: "why it failed, in a few fixed words",
+            example: "cluster unreachable: connection refused",
+          }),
+          objects: z.number().int().optional().meta({ description: "`taken`: snapshot ADDED events queued" }),
+          at: isoTime,
+        })
+        .meta({ id: "SnapshotClusterOutcome" }),
+    ),
+  })
+  .meta({
+    id: "SnapshotStatus",
+    description:
+      "A snapshot (registration with `snapshot: true`, or resync) and how each cluster the server's filters " +
+      "allow went. A cluster no watcher answered for is `failed` with reason `" +
+      "no watcher owns it (not watched right now)`.",
+  });
+
 export const ServerStatusSchema = z
   .object({
     state: z.enum(["active", "disabled"]),
@@ -174,6 +206,7 @@ export const ServerStatusSchema = z
     lastFailureAt: isoTime.optional(),
     pending: z.number().int().optional().meta({ description: "deliveries waiting in the durable queue" }),
     deadLetters: z.number().int(),
+    snapshot: SnapshotStatusViewSchema.optional().meta({ description: "the latest snapshot, when one was requested" }),
   })
   .meta({ id: "ServerStatus" });
 export type ServerStatusView = z.infer<typeof ServerStatusSchema>;

@@ -1,6 +1,6 @@
 import { DELIVERY_OUTCOMES, DeadLetterSchema, DeliveryRecordSchema, isWebhookSecret } from "@mcic/core";
 import { z } from "zod";
-import { isoTime } from "./schemas.js";
+import { SnapshotStatusViewSchema, isoTime } from "./schemas.js";
 
 // Schemas of the routes that act on one server: its delivery log, dead letters and replay, the
 // test ping, secret rotation and resync. Shared pieces and the records themselves are in schemas.ts.
@@ -108,14 +108,11 @@ export const TestResultSchema = z
   })
   .meta({ id: "TestResult", description: "Result of one signed `dev.mcic.ping` CloudEvent sent just now." });
 
-export const ResyncResultSchema = z
-  .object({
-    requestId: z.string().meta({ example: "0b6f3c5e-4d1a-4a43-9a59-8f3c1f0e2b7d" }),
-    clusters: z.array(z.string()).meta({ description: "clusters whose watchers are snapshotting for this server" }),
-    unowned: z
-      .array(z.string())
-      .meta({ description: "registered clusters the server's filter allows that no watcher answered for" }),
-  })
-  .meta({ id: "ResyncResult" });
+export const ResyncResultSchema = SnapshotStatusViewSchema.clone().meta({
+  id: "ResyncResult",
+  description:
+    "The snapshot and each cluster's outcome when the answer was made; the same record is `status.snapshot` " +
+    "of `GET /servers/{name}`, where pending clusters turn taken or failed as their watchers finish.",
+});
 
 /** Bodies of routes that take none, or an empty object. */

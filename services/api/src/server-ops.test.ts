@@ -4,9 +4,12 @@ import {
   type Envelope,
   LAST_APPLIED_ANNOTATION,
   SecretBox,
+  type SnapshotClusterOutcome,
+  SnapshotStatusStore,
   deliveriesStreamName,
   deliverySubject,
   ensureDeliveriesStream,
+  redisKeys,
   sealSecretValues,
   snapshotRequestSubject,
 } from "@mcic/core";
@@ -404,18 +407,36 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
   describe("resync", () => {
     const subs: Subscription[] = [];
     const requests: { requestId: string; server: string }[] = [];
-    /** A fake watcher replying to snapshot requests with the clusters `owns` gives. */
-    const watcher = (watcherId: string, owns: (server: string) => string[]) => {
+    /**
+     * A fake watcher replying to snapshot requests with the clusters `owns` gives, then recording
+     * for each the outcome `finish` gives (none: it stays pending).
+     */
+    const watcher = (
+      watcherId: string,
+      owns: (server: string) => string[],
+      finish?: (cluster: string) => Omit<SnapshotClusterOutcome, "cluster" | "at">,
+    ) => {
+      const store = new SnapshotStatusStore(h.redis, redisKeys(h.prefix));
       subs.push(
         h.nats.subscribe(snapshotRequestSubject("t"), {
           callback: (_err, msg) => {
             const request = msg.json<{ requestId: string; server: string }>();
             requests.push(request);
-            msg.respond(JSON.stringify({ watcherId, clusters: owns(request.server) }));
+            const clusters = owns(request.server);
+            msg.respond(JSON.stringify({ watcherId, clusters }));
+            if (!finish) return;
+            for (const cluster of clusters) {
+              void store.record(request.server, request.requestId, {
+                cluster,
+                ...finish(cluster),
+                at: new Date().toISOString(),
+              });
+            }
           },
         }),
       );
     };
+    const at = expect.any(String);
     afterEach(() => {
       for (const s of subs.splice(0)) s.unsubscribe();
       requests.length = 0;
@@ -426,21 +447,56 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
       }
     });
 
-    it("asks every watcher, and names the clusters nobody answered for", async () => {
+    it("asks every watcher; clusters still listing are pending (202), nobody's are failed", async () => {
       await h.call("POST", "/api/v1/servers", { name: "rs", url: "http://127.0.0.1:9/", snapshot: false });
       watcher("w1", () => ["c1"]);
       watcher("w2", () => ["c2"]);
       await h.nats.flush();
       const res = await h.call("POST", "/api/v1/servers/rs/resync");
       expect(res.status).toBe(202);
-      expect(res.body).toEqual({ requestId: expect.any(String), clusters: ["c1", "c2"], unowned: ["c3"] });
+      expect(res.body).toEqual({
+        requestId: expect.any(String),
+        requestedAt: at,
+        clusters: [
+          { cluster: "c1", state: "pending", at },
+          { cluster: "c2", state: "pending", at },
+          { cluster: "c3", state: "failed", reason: "no watcher owns it (not watched right now)", at },
+        ],
+      });
       expect(requests).toEqual([
         { requestId: res.body.requestId, server: "rs" },
         { requestId: res.body.requestId, server: "rs" },
       ]);
+      expect((await h.call("GET", "/api/v1/servers/rs")).body.status.snapshot).toEqual(res.body);
     });
 
-    it("only counts clusters the server's filter allows as unowned", async () => {
+    it("answers 200 with what each watcher recorded: taken with a count, failed with the reason", async () => {
+      await h.call("POST", "/api/v1/servers", { name: "done", url: "http://127.0.0.1:9/", snapshot: false });
+      watcher(
+        "w1",
+        () => ["c1"],
+        () => ({ state: "taken", objects: 2 }),
+      );
+      watcher(
+        "w2",
+        () => ["c2", "c3"],
+        (c) =>
+          c === "c2"
+            ? { state: "failed", reason: "cluster unreachable: connection refused" }
+            : { state: "taken", objects: 0 },
+      );
+      await h.nats.flush();
+      const res = await h.call("POST", "/api/v1/servers/done/resync");
+      expect(res.status).toBe(200);
+      expect(res.body.clusters).toEqual([
+        { cluster: "c1", state: "taken", objects: 2, at },
+        { cluster: "c2", state: "failed", reason: "cluster unreachable: connection refused", at },
+        { cluster: "c3", state: "taken", objects: 0, at },
+      ]);
+      expect((await h.call("GET", "/api/v1/servers/done")).body.status.snapshot).toEqual(res.body);
+    });
+
+    it("only reports clusters the server's filter allows", async () => {
       await h.call("POST", "/api/v1/servers", {
         name: "picky",
         url: "http://127.0.0.1:9/",
@@ -450,16 +506,39 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
       watcher("w1", () => ["c1"]);
       await h.nats.flush();
       const res = await h.call("POST", "/api/v1/servers/picky/resync", {});
-      expect(res.body).toMatchObject({ clusters: ["c1"], unowned: ["c3"] });
+      expect(res.body.clusters.map((c: { cluster: string; state: string }) => `${c.cluster} ${c.state}`)).toEqual([
+        "c1 pending",
+        "c3 failed",
+      ]);
     });
 
-    it("answers at once with every cluster unowned when no watcher listens", async () => {
+    it("answers 200 with every cluster failed when no watcher listens", async () => {
       await h.call("POST", "/api/v1/servers", { name: "alone", url: "http://127.0.0.1:9/", snapshot: false });
-      const started = Date.now();
       const res = await h.call("POST", "/api/v1/servers/alone/resync");
-      expect(res.status).toBe(202);
-      expect(res.body).toMatchObject({ clusters: [], unowned: ["c1", "c2", "c3"] });
-      expect(Date.now() - started).toBeLessThan(250);
+      expect(res.status).toBe(200);
+      expect(res.body.clusters.map((c: { state: string }) => c.state)).toEqual(["failed", "failed", "failed"]);
+    });
+
+    it("a later resync replaces the record; the earlier request's late outcomes do not overwrite it", async () => {
+      await h.call("POST", "/api/v1/servers", { name: "twice", url: "http://127.0.0.1:9/", snapshot: false });
+      watcher("w1", () => ["c1"]);
+      await h.nats.flush();
+      const first = await h.call("POST", "/api/v1/servers/twice/resync");
+      const second = await h.call("POST", "/api/v1/servers/twice/resync");
+      const store = new SnapshotStatusStore(h.redis, redisKeys(h.prefix));
+      const late = { cluster: "c1", state: "taken" as const, objects: 9, at: new Date().toISOString() };
+      expect(await store.record("twice", first.body.requestId, late)).toBe(false);
+      const status = (await h.call("GET", "/api/v1/servers/twice")).body.status.snapshot;
+      expect(status.requestId).toBe(second.body.requestId);
+      expect(status.clusters[0]).toMatchObject({ cluster: "c1", state: "pending" });
+    });
+
+    it("answers 404 for an unknown server, and asks no watcher", async () => {
+      watcher("w1", () => ["c1"]);
+      await h.nats.flush();
+      const res = await h.call("POST", "/api/v1/servers/nobody/resync");
+      expect(res.status).toBe(404);
+      expect(requests).toEqual([]);
     });
 
     it("refuses a disabled server", async () => {
@@ -480,6 +559,12 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
       expect(h.logLines.some((l) => l.includes("snapshot requested for a new server") && l.includes('"fresh"'))).toBe(
         true,
       );
+      const status = (await h.call("GET", "/api/v1/servers/fresh")).body.status;
+      expect(status.snapshot).toMatchObject({ requestId: requests[0]?.requestId, requestedAt: expect.any(String) });
+      expect(
+        status.snapshot.clusters.map((c: { cluster: string; state: string }) => `${c.cluster} ${c.state}`),
+      ).toEqual(["c1 pending", "c2 failed", "c3 failed"]);
+      expect((await h.call("GET", "/api/v1/servers/quiet")).body.status.snapshot).toBeUndefined();
     });
   });
 });

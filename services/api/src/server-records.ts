@@ -2,6 +2,7 @@ import {
   type SecretBox,
   type ServerInput,
   type ServerStatus,
+  type SnapshotStatus,
   type StoredServer,
   generateWebhookSecret,
   inactiveReason,
@@ -60,7 +61,12 @@ function isCurrentSecret(server: StoredServer, secret: string, box: SecretBox): 
   }
 }
 
-export function toServerView(s: StoredServer, box: SecretBox, status?: ServerStatus): ServerView {
+export function toServerView(
+  s: StoredServer,
+  box: SecretBox,
+  status?: ServerStatus,
+  snapshot?: SnapshotStatus,
+): ServerView {
   const headers = openServerHeaders(s, box);
   const view: ServerView = {
     name: s.name,
@@ -88,6 +94,7 @@ export function toServerView(s: StoredServer, box: SecretBox, status?: ServerSta
     if (status.lastSuccessAt) st.lastSuccessAt = status.lastSuccessAt;
     if (status.lastFailureAt) st.lastFailureAt = status.lastFailureAt;
     if (status.pending !== undefined) st.pending = status.pending;
+    if (snapshot) st.snapshot = snapshot;
     view.status = st;
   }
   return view;

@@ -8,6 +8,7 @@ import {
   Redis,
   Registry,
   SecretBox,
+  SnapshotStatusStore,
   WebhookSender,
   connectNats,
   createLogger,
@@ -73,6 +74,8 @@ export interface Harness {
 export interface HarnessOptions {
   tokens?: string[];
   snapshotWaitMs?: number;
+  /** How long a resync waits for its clusters' outcomes (default 1 s). */
+  snapshotOutcomeWaitMs?: number;
   /** Start without creating the deliveries stream (to see replay fail cleanly). */
   noStream?: boolean;
   /** The egress policy of the API and its test pings (default: SPEC's). */
@@ -117,6 +120,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sender,
     ...(options.egress ? { egress: options.egress } : {}),
     snapshotWaitMs: options.snapshotWaitMs ?? 300,
+    snapshots: new SnapshotStatusStore(redis, registry.keys),
+    snapshotOutcomeWaitMs: options.snapshotOutcomeWaitMs ?? 1000,
     checkReady: async () => {
       await redis.ping();
       await nats.flush();

@@ -6,6 +6,7 @@ import {
   type Logger,
   type Redis,
   type Registry,
+  type ResourceRef,
   type ResourceStatus,
   type StoredCluster,
   parseResource,
@@ -16,6 +17,13 @@ import { RateLimiter } from "./rate-limiter.js";
 import { ClusterResumeStore } from "./resume-store.js";
 import { worstProgress } from "./watch-progress.js";
 import type { WatcherMetrics } from "./watcher-metrics.js";
+
+/** One resource of a cluster, listed afresh for a snapshot. */
+export interface ResourceSnapshot {
+  ref: ResourceRef;
+  /** Its objects; `onListVersion` gets each list's resourceVersion (one per namespace scope). */
+  objects(signal: AbortSignal, onListVersion: (rv: string) => void): AsyncGenerator<Envelope>;
+}
 
 export interface ClusterWatchOptions {
   cluster: StoredCluster;
@@ -90,9 +98,14 @@ export class ClusterWatch {
     }
   }
 
-  /** Every object the cluster's watches cover, as it is now (see ResourceWatch.current). */
-  async *snapshot(signal: AbortSignal): AsyncGenerator<Envelope> {
-    for (const list of this.#watches.values()) for (const w of list) yield* w.current(signal);
+  /** Per resource, every object the cluster's watches cover, as it is now (see ResourceWatch.current). */
+  snapshotSources(): ResourceSnapshot[] {
+    return [...this.#watches].map(([resource, list]) => ({
+      ref: parseResource(resource),
+      async *objects(signal: AbortSignal, onListVersion: (rv: string) => void) {
+        for (const w of list) yield* w.current(signal, onListVersion);
+      },
+    }));
   }
 
   /** Resume-state names of this cluster's watches: `resource` or `resource@namespace`. */

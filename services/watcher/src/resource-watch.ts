@@ -178,8 +178,12 @@ export class ResourceWatch {
    * The objects as they are now, listed afresh (not from our state: receivers want full objects),
    * as ADDED envelopes marked `snapshot`. Leaves the watch itself untouched.
    */
-  async *current(signal: AbortSignal): AsyncGenerator<Envelope> {
+  async *current(signal: AbortSignal, onListVersion?: (rv: string) => void): AsyncGenerator<Envelope> {
+    let first = true;
     for await (const page of this.#pages(signal)) {
+      // Every page of a paginated list is served at the first page's resourceVersion.
+      if (first && page.metadata.resourceVersion) onListVersion?.(page.metadata.resourceVersion);
+      first = false;
       const kind = this.#kind ?? page.kind?.replace(/List$/, "") ?? this.#o.ref.resource;
       const observedAt = this.#o.now().toISOString();
       for (const item of page.items) {

@@ -6,6 +6,7 @@ import {
   type OpsServer,
   Registry,
   SecretBox,
+  SnapshotStatusStore,
   StreamPublisher,
   createMetricsRegistry,
   eventsStreamName,
@@ -79,7 +80,16 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     tickMs: tickMs(config.LEASE_TTL_MS),
     egress: EgressPolicy.fromConfig(config),
   });
-  const snapshots = new SnapshotResponder({ nats, js: jetstream(nats), prefix, registry, supervisor, box, logger });
+  const snapshots = new SnapshotResponder({
+    nats,
+    js: jetstream(nats),
+    prefix,
+    registry,
+    supervisor,
+    outcomes: new SnapshotStatusStore(redis, registry.keys),
+    box,
+    logger,
+  });
   let ops: OpsServer | undefined;
 
   return {

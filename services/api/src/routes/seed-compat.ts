@@ -147,7 +147,8 @@ export function mountSeedCompatRoutes(routes: ApiRoutes, deps: RouteDeps): void 
       for (const name of extra) await registry.deleteServer(name).catch(ignoreNotFound);
       await deps.awaitDispatchers(ctx);
       for (const name of created) {
-        if (result.find((s) => s.name === name)?.enabled) await deps.snapshotInBackground(name);
+        const server = result.find((s) => s.name === name);
+        if (server?.enabled) await deps.snapshotInBackground(server);
       }
       ctx.body = view(cluster, result, box, secrets);
     },

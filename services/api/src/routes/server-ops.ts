@@ -20,7 +20,7 @@ import {
   TestResultSchema,
 } from "../server-ops-schemas.js";
 import { previousExpiry, rotateSecret } from "../secret-rotation.js";
-import { requestSnapshot } from "../snapshots.js";
+import { NO_WATCHER, awaitOutcomes, startSnapshot } from "../snapshots.js";
 
 class ServerDisabledError extends McicError {
   constructor(name: string, reason: string) {
@@ -113,41 +113,44 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
     summary: "Deliver the current state of every matching object to this server alone",
     description:
       "Asks every watcher (NATS request, replies collected for 500 ms) to list its clusters afresh and queue each " +
-      "object matching the server's filters as an ADDED event with `snapshot: true`, for this server only. " +
-      "`unowned` names registered clusters the filter allows that no watcher answered for (not watched right now).",
+      "object matching the server's filters as an ADDED event with `snapshot: true` and `requestId`, for this " +
+      "server only; each (cluster, resource) the filters allow then ends with one `dev.mcic.snapshot.completed` " +
+      "event `{cluster, group, version, resource, requestId, count, resourceVersion}` (see the API description). " +
+      "Answers with each cluster's outcome once none is pending, or after at most 5 s with what is known: " +
+      "**200** when every cluster is `taken` or `failed`, **202** when some are still `pending` (follow them in " +
+      `\`status.snapshot\` of \`GET /servers/{name}\`). A cluster no watcher answered for is \`failed\` ("${NO_WATCHER}"). ` +
+      "A new resync replaces the previous one's record.",
     tag,
     params,
     what: "server",
     ...NO_OPTIONS,
     responses: {
-      202: { description: "snapshot requested", schema: ResyncResultSchema },
+      200: { description: "every cluster's snapshot was taken or failed", schema: ResyncResultSchema },
+      202: { description: "some clusters are still pending", schema: ResyncResultSchema },
       409: { description: "the server is disabled" },
-      503: { description: "NATS is unreachable" },
+      503: { description: "NATS or Redis is unreachable" },
     },
     handler: async (ctx, { params }) => {
       const stored = await requireServer(registry, params.name);
       const inactive = inactiveReason(stored, await registry.serverStatus(params.name));
       if (inactive) throw new ServerDisabledError(params.name, inactive);
-      let outcome: Awaited<ReturnType<typeof requestSnapshot>>;
+      let started: Awaited<ReturnType<typeof startSnapshot>["started"]>;
       try {
-        outcome = await requestSnapshot(deps.nats, {
-          prefix: deps.prefix,
-          server: params.name,
-          waitMs: deps.snapshotWaitMs,
-          logger,
-        });
+        started = await startSnapshot(deps.snapshot, stored).started;
       } catch (err) {
-        throw new UnavailableError(`NATS is unavailable: ${(err as Error).message}`, err);
+        throw new UnavailableError(`the snapshot could not be requested: ${(err as Error).message}`, err);
       }
-      const answered = new Set(outcome.replies.flatMap((r) => r.clusters));
-      const wanted = stored.filters.clusters?.length ? new Set(stored.filters.clusters) : undefined;
-      const registered = await registry.clusterNames();
-      ctx.status = 202;
-      ctx.body = {
-        requestId: outcome.requestId,
-        clusters: [...answered].sort(),
-        unowned: registered.filter((c) => (!wanted || wanted.has(c)) && !answered.has(c)),
-      };
+      const status = await awaitOutcomes(deps.snapshot.outcomes, started, params.name, deps.snapshotOutcomeWaitMs);
+      logger.info(
+        {
+          server: params.name,
+          requestId: status.requestId,
+          clusters: status.clusters.map((c) => `${c.cluster}:${c.state}`),
+        },
+        "resync requested",
+      );
+      ctx.status = status.clusters.some((c) => c.state === "pending") ? 202 : 200;
+      ctx.body = status;
     },
   });
 }

@@ -7,7 +7,7 @@ import { toServerView, toStoredServer } from "../server-records.js";
 
 export function mountServerRoutes(
   routes: ApiRoutes,
-  deps: Pick<RouteDeps, "registry" | "box" | "now" | "snapshotInBackground" | "awaitDispatchers">,
+  deps: Pick<RouteDeps, "registry" | "box" | "now" | "snapshot" | "snapshotInBackground" | "awaitDispatchers">,
 ): void {
   const { registry, box, now, awaitDispatchers } = deps;
   const synced = { [DISPATCHERS_HEADER]: DISPATCHERS_HEADER_DOC };
@@ -52,7 +52,7 @@ export function mountServerRoutes(
       const { stored, secret } = toStoredServer(body, box, now());
       await registry.createServer(stored);
       await awaitDispatchers(ctx);
-      if (stored.snapshot && stored.enabled) await deps.snapshotInBackground(stored.name);
+      if (stored.snapshot && stored.enabled) await deps.snapshotInBackground(stored);
       ctx.status = 201;
       ctx.set("Location", `/api/v1/servers/${stored.name}`);
       ctx.body = { ...toServerView(stored, box), ...(secret ? { secret } : {}) };
@@ -70,7 +70,11 @@ export function mountServerRoutes(
     responses: { 200: { description: "the server, with `status`", schema: ServerViewSchema } },
     handler: async (ctx, { params }) => {
       const stored = await requireServer(registry, params.name);
-      ctx.body = toServerView(stored, box, await registry.serverStatus(params.name));
+      const [status, snapshot] = await Promise.all([
+        registry.serverStatus(params.name),
+        deps.snapshot.outcomes.read(params.name),
+      ]);
+      ctx.body = toServerView(stored, box, status, snapshot);
     },
   });
 
