@@ -82,8 +82,8 @@ export function renderNginxConfig(state: ReadonlyMap<string, unknown>, options: 
         skipped.push({ ingress: id, reason: "a rule host is not a DNS name" });
         continue;
       }
-      let h = hosts.get(host);
-      if (!h) hosts.set(host, (h = { locations: new Map(), sources: new Set(), tls: new Set() }));
+      const h = hosts.get(host) ?? { locations: new Map(), sources: new Set(), tls: new Set() };
+      hosts.set(host, h);
       h.sources.add(id);
       const tls = tlsHosts.get(host);
       if (tls) h.tls.add(`${id} (${tls})`);
@@ -96,8 +96,8 @@ export function renderNginxConfig(state: ReadonlyMap<string, unknown>, options: 
         }
         const exact = obj(p).pathType === "Exact";
         const lk = `${exact ? "=" : ""}${path}`;
-        let loc = h.locations.get(lk);
-        if (!loc) h.locations.set(lk, (loc = { exact, path, addresses: new Set() }));
+        const loc = h.locations.get(lk) ?? { exact, path, addresses: new Set<string>() };
+        h.locations.set(lk, loc);
         for (const a of addresses) loc.addresses.add(a);
       }
     }
