@@ -54,8 +54,9 @@ describe("@mcic/receiver: what it accepts", () => {
   });
 
   it("refuses a timestamp more than 5 minutes old or ahead with 401", async () => {
-    const { receiver, send } = await start();
+    // A fixed clock: the 5-minute boundary must not move while the test runs.
     const now = Math.floor(Date.now() / 1000);
+    const { receiver, send } = await start({ now: () => now * 1000 });
     const event = objectEvent({ name: "web", rv: 5, type: "ADDED" });
     const stale = await send(event, [SECRET], { timestamp: now - 301 });
     expect(stale.status).toBe(401);
