@@ -51,8 +51,14 @@ describe("snapshots", () => {
       await nc.close();
       expect(replies).toEqual([{ watcherId: expect.any(String), clusters: ["snap"] }]);
 
-      await wanting.waitForCount(2);
-      const got = wanting.requests.map((r) => JSON.parse(r.body));
+      // Two objects and the completed event of ingresses (which may come first: same queue, any lane).
+      await wanting.waitForCount(3);
+      const all = wanting.requests.map((r) => JSON.parse(r.body));
+      expect(all.filter((e) => e.type === "dev.mcic.snapshot.completed").map((e) => e.data)).toEqual([
+        expect.objectContaining({ cluster: "snap", resource: "ingresses", requestId: "r1", count: 2 }),
+      ]);
+      const got = all.filter((e) => e.type !== "dev.mcic.snapshot.completed");
+      expect(got.map((e) => e.data.requestId)).toEqual(["r1", "r1"]);
       expect(got.map((e) => `${e.data.type} ${e.subject} ${e.data.snapshot}`).sort()).toEqual([
         "ADDED shop/api true",
         "ADDED shop/web true",

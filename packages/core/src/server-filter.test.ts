@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Envelope, envelopeId } from "./envelope.js";
-import { compileFilters } from "./server-filter.js";
+import { allowsResource, compileFilters } from "./server-filter.js";
 
 function event(overrides: Partial<Envelope> & { labels?: Record<string, string> } = {}): Envelope {
   const { labels, ...rest } = overrides;
@@ -124,5 +124,25 @@ describe("compileFilters", () => {
 
   it("throws at compile time on a bad selector", () => {
     expect(() => compileFilters({ labelSelector: "app in web" })).toThrow();
+  });
+});
+
+describe("allowsResource (which (cluster, resource) a snapshot ends with a completed event for)", () => {
+  const ingresses = { cluster: "east", group: "networking.k8s.io", version: "v1", resource: "ingresses" };
+  const services = { cluster: "east", group: "", version: "v1", resource: "services" };
+
+  it("allows everything without filters, and ignores the object-level ones", () => {
+    expect(allowsResource({}, ingresses)).toBe(true);
+    expect(allowsResource({ namespaces: ["none"], eventTypes: ["DELETED"], labelSelector: "a=b" }, services)).toBe(
+      true,
+    );
+  });
+
+  it("follows the cluster and resource filters, plural or qualified", () => {
+    expect(allowsResource({ clusters: ["west"] }, ingresses)).toBe(false);
+    expect(allowsResource({ resources: ["ingresses"] }, ingresses)).toBe(true);
+    expect(allowsResource({ resources: ["ingresses"] }, services)).toBe(false);
+    expect(allowsResource({ resources: ["networking.k8s.io/v1/ingresses"] }, ingresses)).toBe(true);
+    expect(allowsResource({ resources: ["core/v1/services"] }, services)).toBe(true);
   });
 });

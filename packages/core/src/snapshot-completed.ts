@@ -5,21 +5,19 @@ import type { CloudEvent } from "./webhook.js";
 export const SNAPSHOT_COMPLETED_TYPE = "dev.mcic.snapshot.completed";
 
 /** `data` of a `dev.mcic.snapshot.completed` CloudEvent (docs/contract.md "Snapshots"). */
-export const SnapshotCompletedDataSchema = z
-  .object({
-    cluster: z.string(),
-    group: z.string().meta({ description: '"" for the core API group, as in envelopes' }),
-    version: z.string(),
-    resource: z.string(),
-    requestId: z.string().meta({ description: "the snapshot's id, also in the `requestId` of its object events" }),
-    count: z
-      .number()
-      .int()
-      .min(0)
-      .meta({ description: "snapshot ADDED events queued for this server for this cluster and resource" }),
-    resourceVersion: z.string().meta({ description: "resourceVersion of the list the snapshot was taken from" }),
-  })
-  .meta({ id: "SnapshotCompletedData" });
+export const SnapshotCompletedDataSchema = z.object({
+  cluster: z.string(),
+  group: z.string().meta({ description: '"" for the core API group, as in envelopes' }),
+  version: z.string(),
+  resource: z.string(),
+  requestId: z.string().meta({ description: "the snapshot's id, also in the `requestId` of its object events" }),
+  count: z
+    .number()
+    .int()
+    .min(0)
+    .meta({ description: "snapshot ADDED events queued for this server for this cluster and resource" }),
+  resourceVersion: z.string().meta({ description: "resourceVersion of the list the snapshot was taken from" }),
+});
 export type SnapshotCompletedData = z.infer<typeof SnapshotCompletedDataSchema>;
 
 /** `snapshot/<requestId>/<cluster>/<groupToken>/<resource>`: the event id and webhook-id. */

@@ -117,6 +117,21 @@ describe("/openapi.json", () => {
     expect(rotated.requestBody.required).toBe(false);
     expect(Object.keys(rotated.responses["200"].content["application/json"].schema)).toEqual(["$ref"]);
     expect(doc.components.schemas.RotateSecretResult.properties).not.toHaveProperty("previousSecret");
+    // The snapshot: the resync's answer, status.snapshot and the completed event's data.
+    const resync = doc.paths["/api/v1/servers/{name}/resync"].post;
+    expect(Object.keys(resync.responses)).toEqual(expect.arrayContaining(["200", "202", "404", "409", "503"]));
+    expect(doc.components.schemas.SnapshotClusterOutcome.properties.state.enum).toEqual(["pending", "taken", "failed"]);
+    expect(JSON.stringify(doc.components.schemas.Server)).toContain('"requestedAt"');
+    expect(Object.keys(doc.components.schemas.SnapshotCompletedData.properties).sort()).toEqual([
+      "cluster",
+      "count",
+      "group",
+      "requestId",
+      "resource",
+      "resourceVersion",
+      "version",
+    ]);
+    expect(doc.info.description).toContain("dev.mcic.snapshot.completed");
   });
 
   it("has examples every one of which the route's own schema accepts", () => {

@@ -155,7 +155,15 @@ export class ApiRoutes {
         description:
           "Multicluster Kubernetes event controller: register clusters to watch and servers that receive their " +
           "changes as signed CloudEvents. Errors are RFC 9457 `application/problem+json`. With API_TOKENS set, " +
-          "every route except /healthz, /readyz, /openapi.json and /swagger needs `Authorization: Bearer <token>`.",
+          "every route except /healthz, /readyz, /openapi.json and /swagger needs `Authorization: Bearer <token>`.\n\n" +
+          "Servers receive signed CloudEvents (Standard Webhooks, `webhook-id` = event id): " +
+          "`dev.mcic.<resource>.<added|modified|deleted>` whose `data` is the event envelope (snapshot events: " +
+          "ADDED with `snapshot: true` and the snapshot's `requestId`), and, closing each snapshot per cluster " +
+          "and resource, `dev.mcic.snapshot.completed` with id `snapshot/<requestId>/<cluster>/<group token>/" +
+          "<resource>`, subject `<resource>` and `data` = `SnapshotCompletedData` `{cluster, group, version, " +
+          "resource, requestId, count, resourceVersion}`. It travels the same retried queue as the snapshot's " +
+          "objects, so it may arrive before some of them: a receiver waits for `count` events of that " +
+          "`requestId` (or a timeout) before dropping what the snapshot did not contain.",
       },
       security: [{ bearerAuth: [] }],
       tags: [

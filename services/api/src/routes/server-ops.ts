@@ -3,10 +3,12 @@ import {
   type AttemptResult,
   type CloudEvent,
   McicError,
+  SnapshotCompletedDataSchema,
   generateWebhookSecret,
   inactiveReason,
   openServer,
 } from "@mcic/core";
+import { z } from "zod";
 import { DISPATCHERS_HEADER, DISPATCHERS_HEADER_DOC } from "../dispatcher-sync.js";
 import type { RouteDeps } from "../route-deps.js";
 import { NO_OPTIONS, UnavailableError, requireServer } from "../route-parts.js";
@@ -32,6 +34,9 @@ export function mountServerOpsRoutes(routes: ApiRoutes, deps: RouteDeps): void {
   const { registry, box, now, logger } = deps;
   const params = NameParams("server");
   const tag = "deliveries";
+  // Not a route's schema: the data of the CloudEvent that ends each snapshot (see the API description).
+  const { $schema, ...completed } = z.toJSONSchema(SnapshotCompletedDataSchema) as Record<string, unknown>;
+  routes.docs.registerComponent("schemas", "SnapshotCompletedData", completed);
 
   routes.add({
     method: "post",
