@@ -158,6 +158,16 @@ describe("@mcic/receiver end to end: churn, a killed dispatcher, a restarted rec
     const resync = await stack.api("/api/v1/servers/state/resync", { method: "POST" });
     expect([200, 202]).toContain(resync.status);
     await converged("the resync");
+    // Not only the versions: the objects themselves are the clusters' current ones.
+    const objects = Object.fromEntries(
+      CLUSTERS.flatMap((name) =>
+        sim
+          .cluster(name)
+          .list(ING)
+          .map((o) => [`${name}/networking.k8s.io/ingresses/${o.metadata.namespace}/${o.metadata.name}`, o]),
+      ),
+    );
+    expect(Object.fromEntries(current.receiver.state)).toEqual(JSON.parse(JSON.stringify(objects)));
     if (victim) {
       expect(
         current.receiver.state.has(
