@@ -6,8 +6,11 @@ export const ObjectRecordSchema = z.object({
   rv: z.string(),
   object: z.record(z.string(), z.unknown()).optional(),
   deletedAt: z.number().optional(),
-  /** requestId of the last snapshot that delivered this object. */
-  snapshot: z.string().optional(),
+  /**
+   * requestIds of the last snapshots that delivered this object, newest last (at most
+   * SNAPSHOTS_KEPT): two snapshots can overlap, and the older one's sweep must still see it.
+   */
+  snapshots: z.array(z.string()).optional(),
   /** On a tombstone a sweep left: the snapshot whose sweep removed the object. */
   sweptBy: z.string().optional(),
 });
@@ -27,6 +30,8 @@ export type PendingSweep = z.infer<typeof PendingSweepSchema>;
 
 /** Per cluster/group/resource: the list resourceVersion of the last sweep, so an older completion is ignored. */
 export const ScopeRecordSchema = z.object({ sweptRv: z.string() });
+
+export const SNAPSHOTS_KEPT = 4;
 
 export const storeKey = {
   object: (key: string) => `o/${key}`,

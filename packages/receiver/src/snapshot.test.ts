@@ -122,6 +122,25 @@ describe("@mcic/receiver: snapshots", () => {
     expect(await send(objectEvent({ name: "web", rv: 21, type: "ADDED" }))).toBe("applied");
   });
 
+  it("two overlapping snapshots: the older one's sweep still sees objects the newer one re-delivered", async () => {
+    const { send, names } = await start();
+    for (const [name, rv] of [
+      ["web", 3],
+      ["api", 4],
+      ["gone", 5],
+    ] as const) {
+      await send(objectEvent({ name, rv, type: "ADDED" }));
+    }
+    await send(snap("web", 3, "r1"));
+    await send(completedEvent({ requestId: "r1", count: 2, rv: 20 }));
+    await send(snap("web", 3, "r2")); // a second resync overtakes r1's retried object
+    await send(snap("api", 4, "r2"));
+    await send(snap("api", 4, "r1")); // r1 complete: its sweep runs
+    expect(names()).toEqual(["shop/api", "shop/web"]);
+    expect(await send(completedEvent({ requestId: "r2", count: 2, rv: 21 }))).toBe("applied");
+    expect(names()).toEqual(["shop/api", "shop/web"]);
+  });
+
   it("a completion waiting for objects survives a restart with the file store", async () => {
     const dir = await mkdtemp(join(tmpdir(), "mcic-receiver-"));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));

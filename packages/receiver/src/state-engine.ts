@@ -5,6 +5,7 @@ import {
   ObjectRecordSchema,
   type PendingSweep,
   PendingSweepSchema,
+  SNAPSHOTS_KEPT,
   ScopeRecordSchema,
   storeKey,
 } from "./records.js";
@@ -62,7 +63,9 @@ export class StateEngine {
         this.pending.set(pendingId(scopeOf(p), p.requestId), p);
       }
     }
-    for (const [key, record] of this.records) if (record.snapshot) this.count(scopeOfKey(key), record.snapshot);
+    for (const [key, record] of this.records) {
+      for (const requestId of record.snapshots ?? []) this.count(scopeOfKey(key), requestId);
+    }
     await this.pruneTombstones();
     for (const id of [...this.pending.keys()]) this.arm(id);
   }
@@ -72,21 +75,23 @@ export class StateEngine {
     const key = stateKey({ ...d, namespace: d.namespace ?? "" });
     const held = this.records.get(key);
     const fromSnapshot = d.snapshot === true && d.type === "ADDED" && d.requestId ? d.requestId : undefined;
-    const newlyDelivered = fromSnapshot !== undefined && held?.snapshot !== fromSnapshot;
+    const newlyDelivered = fromSnapshot !== undefined && !held?.snapshots?.includes(fromSnapshot);
+    const snapshots = newlyDelivered
+      ? [...(held?.snapshots ?? []), fromSnapshot].slice(-SNAPSHOTS_KEPT)
+      : held?.snapshots;
     // A sweep that ran on its timer before all of its snapshot arrived removed this object too
     // early: the snapshot itself says the object existed at the list, so it comes back.
     const early = fromSnapshot !== undefined && held?.sweptBy === fromSnapshot;
     const apply = !held || early || isNewer(d.resourceVersion, held.rv);
     if (apply) {
-      const snapshot = fromSnapshot ?? held?.snapshot;
-      const base = { uid: d.uid, rv: d.resourceVersion, ...(snapshot ? { snapshot } : {}) };
+      const base = { uid: d.uid, rv: d.resourceVersion, ...(snapshots ? { snapshots } : {}) };
       await this.write(
         key,
         d.type === "DELETED" ? { ...base, deletedAt: this.o.now() } : { ...base, object: d.object },
       );
     } else if (held && newlyDelivered) {
       // Too old to apply, but the object is in the snapshot: it must not be swept.
-      await this.write(key, { ...held, snapshot: fromSnapshot });
+      await this.write(key, { ...held, snapshots });
     }
     if (newlyDelivered) {
       const id = pendingId(scopeOfKey(key), fromSnapshot);
@@ -150,7 +155,7 @@ export class StateEngine {
     const scope = scopeOf(p);
     let removed = false;
     for (const [key, record] of [...this.records]) {
-      if (scopeOfKey(key) !== scope || record.object === undefined || record.snapshot === p.requestId) continue;
+      if (scopeOfKey(key) !== scope || record.object === undefined || record.snapshots?.includes(p.requestId)) continue;
       if (isProvablyNewer(record.rv, p.resourceVersion)) continue;
       const { object: _gone, ...rest } = record;
       const rv = laterOf(p.resourceVersion, record.rv);
