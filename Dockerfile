@@ -15,16 +15,19 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/cli/package.json packages/cli/
+COPY packages/receiver/package.json packages/receiver/
 COPY services/api/package.json services/api/
 COPY services/watcher/package.json services/watcher/
 COPY services/dispatcher/package.json services/dispatcher/
 COPY test/package.json test/
 COPY bench/package.json bench/
+COPY examples/ingress-device/package.json examples/ingress-device/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages ./packages
 COPY services ./services
 COPY test ./test
 COPY bench ./bench
+COPY examples ./examples
 RUN npx tsc -b
 
 FROM ${NODE_IMAGE} AS runtime

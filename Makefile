@@ -46,4 +46,4 @@ bench: build
 # rm as well: `tsc -b --clean` leaves outputs of files the builds no longer include.
 clean:
 	npx tsc -b --clean
-	rm -rf packages/*/dist services/*/dist test/dist bench/dist
+	rm -rf packages/*/dist services/*/dist test/dist bench/dist examples/*/dist

@@ -6,7 +6,13 @@ export default defineConfig({
   resolve: { conditions: ["@mcic/source"] },
   ssr: { resolve: { conditions: ["@mcic/source"], externalConditions: ["@mcic/source"] } },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "services/*/src/**/*.test.ts",
+      "test/**/*.test.ts",
+      "bench/**/*.test.ts",
+      "examples/*/src/**/*.test.ts",
+    ],
     // Fault scenarios that take minutes run only under `make faults` (vitest.faults.config.ts).
     exclude: ["**/node_modules/**", "**/dist/**", "test/faults/**/*.slow.test.ts"],
     testTimeout: 30_000,
