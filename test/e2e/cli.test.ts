@@ -415,7 +415,9 @@ describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", (
   it("server resync and rotate-secret", async () => {
     const resync = await mcic("server", "resync", "lb");
     expect(resync.code).toBe(0);
-    expect(resync.stdout).toMatch(/^snapshot requested for "lb" \(request [0-9a-f-]+\)\nclusters: east\n/);
+    expect(resync.stdout).toMatch(
+      /^snapshot requested for "lb" \(request [0-9a-f-]+\)\nCLUSTER +STATE +OBJECTS +REASON\neast +taken +\d+/,
+    );
     const rotate = await mcic("server", "rotate-secret", "lb", "--grace", "60");
     expect(rotate.code).toBe(0);
     expect(rotate.stdout).toMatch(/^secret: whsec_[A-Za-z0-9+/=]+\n/);

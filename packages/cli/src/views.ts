@@ -121,10 +121,17 @@ export const TestResultSchema = z.looseObject({
   error: z.string().optional(),
 });
 
+/** POST /servers/{name}/resync: how each cluster's snapshot went (taken, failed or still pending). */
 export const ResyncResultSchema = z.looseObject({
   requestId: z.string(),
-  clusters: z.array(z.string()),
-  unowned: z.array(z.string()).optional(),
+  clusters: z.array(
+    z.looseObject({
+      cluster: z.string(),
+      state: z.string(),
+      reason: z.string().optional(),
+      objects: z.number().optional(),
+    }),
+  ),
 });
 
 export const RotateResultSchema = z.looseObject({ secret: z.string(), previousExpiresAt: time });

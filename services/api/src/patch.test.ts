@@ -133,7 +133,7 @@ describe("PATCH /servers/{name} and /clusters/{name} (JSON Merge Patch)", () => 
   });
 
   it("enables a server a dispatcher disabled only when the patch sets enabled: true, and shows the notice until then", async () => {
-    await h.call("POST", "/api/v1/servers", { name: "off", url: "http://10.0.0.9:8080/" });
+    await h.call("POST", "/api/v1/servers", { name: "off", url: "http://10.0.0.9:8080/", snapshot: false });
     const reason = "failing since 2026-01-01T00:00:00.000Z: HTTP 503";
     await h.redis.hset("t:{server:off}:status", {
       disabledReason: reason,

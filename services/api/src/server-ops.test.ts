@@ -151,7 +151,7 @@ describe("server operations: deliveries, dead letters, replay, test, resync", ()
     expect(await rest.json()).toEqual({ replayed: 2 });
     expect(await h.redis.llen("t:{server:r1}:dead-letters")).toBe(0);
     expect(await h.redis.hgetall("t:{server:r1}:status")).toEqual({ deadLetters: "0", pending: "3" });
-    expect((await streamed()).map((m) => m.msgId)).toEqual(["replay/dl-a", "replay/dl-c", "replay/dl-b"]);
+    expect((await streamed()).map((m) => m.msgId)).toEqual(["replay/dl-a", "replay/dl-b", "replay/dl-c"]);
 
     // The same dead letter back in the list (a retried request, say): the stream keeps it once.
     await h.redis.lpush("t:{server:r1}:dead-letters", JSON.stringify(letters[0]));

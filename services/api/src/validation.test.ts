@@ -625,7 +625,7 @@ const rows: Row[] = [
   { label: "token of metrics missing", method: "GET", path: "/metrics", headers: { authorization: "" }, status: 401 },
   // routing
   { label: "unknown route", method: "GET", path: "/api/v2/clusters", status: 404 },
-  { label: "wrong method", method: "PATCH", path: `${S}/s1`, body: okServer, status: 405 },
+  { label: "wrong method", method: "PATCH", path: S, body: okServer, status: 405 },
   // seed compatibility
   {
     label: "seed without ServerURL",

@@ -68,7 +68,7 @@ describe("Deliverer bodies", () => {
       sender,
       servers: { get: (n: string) => targets.find((t) => t.name === n), isDisabled: () => false },
       sends: { track: (_s: string, p: Promise<AttemptResult>) => p },
-      recorder: { record: () => {} },
+      recorder: { record: () => {}, delivered: () => {} },
       latest: { mayHaveRetries: () => false },
       lanes: { setFailing: () => {} },
       logger: createLogger({ name: "test", level: "silent" }),

@@ -4,7 +4,7 @@ import { integer, readUserFile } from "../args.js";
 import { type Io, contextOf } from "../context.js";
 import { FailedError } from "../errors.js";
 import { deadLetterTable, deliveryTable } from "../server-view.js";
-import { cell, list, shortTime } from "../text.js";
+import { cell, list, renderTable, shortTime } from "../text.js";
 import {
   DeadLetterSchema,
   DeliverySchema,
@@ -39,17 +39,25 @@ export function addServerOpsCommands(program: Command, io: Io): void {
 
   server
     .command("resync")
-    .description("deliver the current state of every matching object to this server alone")
+    .description("deliver the current state of every matching object to this server alone (exit 1 if a cluster failed)")
     .argument("<name>", "server name")
     .action(async (name: string, _options: unknown, command: Command) => {
       const ctx = contextOf(command, io);
       const { value } = await ctx.api.request("POST", `/servers/${seg(name)}/resync`, ResyncResultSchema);
       ctx.print(value, () => {
-        const lines = [`snapshot requested for "${cell(name)}" (request ${cell(value.requestId)})`];
-        lines.push(`clusters: ${list(value.clusters, "none")}`);
-        if (value.unowned?.length) lines.push(`not watched right now: ${list(value.unowned)}`);
-        return `${lines.join("\n")}\n`;
+        const head = `snapshot requested for "${cell(name)}" (request ${cell(value.requestId)})\n`;
+        if (value.clusters.length === 0) return `${head}no cluster matches its filters\n`;
+        const rows = value.clusters.map((c) => [
+          cell(c.cluster),
+          cell(c.state),
+          c.objects === undefined ? "-" : String(c.objects),
+          cell(c.reason ?? ""),
+        ]);
+        return head + renderTable(["CLUSTER", "STATE", "OBJECTS", "REASON"], rows);
       });
+      // A script that asked for a snapshot learns that part of it failed; pending ones finish later.
+      const failed = value.clusters.filter((c) => c.state === "failed").map((c) => c.cluster);
+      if (failed.length > 0) throw new FailedError(`the snapshot failed for ${list(failed)}`);
     });
 
   server
