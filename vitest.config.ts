@@ -18,6 +18,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Two files at a time: most of an end-to-end file's time is spent waiting on processes and
+    // deadlines, so a second file nearly halves the suite (vitest's default is one on two cores).
+    maxWorkers: 2,
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });
