@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,8 @@ describe("README walk-through against make run", () => {
       message: "demo ADDED events",
     });
 
+    // The README runs from the repository root, where `npx mcic` finds the workspace's bin.
+    if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
     const { stdout, stderr } = await run("bash", ["-euo", "pipefail", "-c", script], {
       cwd: dir,
       env: { ...process.env, PATH: process.env.PATH ?? "" },
@@ -111,6 +113,11 @@ describe("README walk-through against make run", () => {
     expect(stdout).not.toMatch(/problem|"errors"/);
     // 4: the annotate.
     expect(stdout).toMatch(/ingress\.networking\.k8s\.io\/web annotated$/m);
+    // 5: mcic added and patched lb-2, and its status screen lists the clusters and the servers.
+    expect(stdout).toMatch(/^secret: whsec_/m);
+    expect(stdout).toMatch(/^CLUSTER\s+RESOURCE\s+STATE/m);
+    expect(stdout).toMatch(/^prod\s+ingresses\s+\w+/m);
+    expect(stdout).toMatch(/^lb-2\s/m);
 
     await waitFor(
       () =>
