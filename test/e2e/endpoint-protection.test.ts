@@ -1,6 +1,7 @@
 import { type Backends, type DeliveryRecord, connectBackends, createLogger } from "@mcic/core";
 import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
 import { type Dispatcher, createDispatcher, loadDispatcherConfig } from "@mcic/dispatcher/dispatcher";
+import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventPublisher, ingressEnvelope } from "../support/events.js";
 import {
@@ -114,6 +115,48 @@ describe("rate limits and replays (api, watcher, dispatcher processes)", () => {
     expect(await scrapeMetric(stack.services.dispatcher, "mcic_dispatcher_rate_limited_total", 'server="free"')).toBe(
       0,
     );
+  });
+
+  it("PATCH moves a server and lifts its rate limit, keeping its filters, headers and secret", async () => {
+    const before = await receiver();
+    const after = await receiver();
+    const res = await stack.api("/api/v1/servers", {
+      body: {
+        name: "patched",
+        url: before.url,
+        snapshot: false,
+        filters: { clusters: ["patch"], namespaces: ["ns"] },
+        headers: { "X-Api-Key": "kept-key" },
+        rateLimit: { perSecond: 1 },
+      },
+    });
+    expect(res.status).toBe(201);
+    const secret = res.body.secret as string;
+    const patched = await stack.api("/api/v1/servers/patched", {
+      method: "PATCH",
+      body: { url: after.url, rateLimit: null },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.headers.get("x-mcic-dispatchers")).toBe("applied");
+    expect(patched.body).toMatchObject({ filters: { clusters: ["patch"], namespaces: ["ns"] } });
+    expect(patched.body.rateLimit).toBeUndefined();
+    // Three events at once: none waits for a limit any more; they reach the new URL, signed with
+    // the secret given at registration and with the header kept.
+    await events.publish([1, 2, 3].map((i) => ingressEnvelope("patch", `p-${i}`, i)));
+    const got = await after.waitForCount(3, 10_000);
+    expect(
+      await scrapeMetric(stack.services.dispatcher, "mcic_dispatcher_rate_limited_total", 'server="patched"'),
+    ).toBe(0);
+    const wh = new Webhook(secret);
+    for (const r of got) {
+      expect(r.headers["x-api-key"]).toBe("kept-key");
+      wh.verify(r.body, {
+        "webhook-id": String(r.headers["webhook-id"]),
+        "webhook-timestamp": String(r.headers["webhook-timestamp"]),
+        "webhook-signature": String(r.headers["webhook-signature"]),
+      });
+    }
+    expect(before.requests).toHaveLength(0);
   });
 
   it("replays dead letters oldest first, and never a version older than one the server already received", async () => {

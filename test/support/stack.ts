@@ -40,7 +40,7 @@ export interface StackOptions {
   secretKey?: string;
   tokens?: string[];
   env?: Record<string, string>;
-  /** How long each service may take to come up (default 15 s; a loaded CI machine needs more). */
+  /** How long each service may take to come up (default 60 s: a loaded 2-core machine needs 15 s and more). */
   startTimeoutMs?: number;
 }
 
@@ -128,7 +128,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   let listening: Record<string, unknown>;
   try {
-    const timeoutMs = options.startTimeoutMs ?? 15_000;
+    const timeoutMs = options.startTimeoutMs ?? 60_000;
     listening = await services.api.waitForLog("listening", timeoutMs);
     await Promise.all([
       services.watcher.waitForLog("ready", timeoutMs),

@@ -210,3 +210,51 @@ describe("compileFilters: exclusions, name globs and expressions", () => {
     expect(() => compileFilters({ expression: "event.type ==" })).toThrow(/at line 1, column 14/);
   });
 });
+
+describe("compileFilters: exclusions, name globs and expressions", () => {
+  it("excludes namespaces but never cluster-scoped objects", () => {
+    const match = compileFilters({ excludeNamespaces: ["kube-system", "shop"] });
+    expect(match(ingress)).toBe(false);
+    expect(match(event({ namespace: "kube-system" }))).toBe(false);
+    expect(match(event({ namespace: "blog" }))).toBe(true);
+    expect(match(node)).toBe(true);
+  });
+
+  it("matches names against anchored globs", () => {
+    const match = compileFilters({ names: ["web-*", "api-?"] });
+    expect(match(event({ name: "web-front" }))).toBe(true);
+    expect(match(event({ name: "api-1" }))).toBe(true);
+    expect(match(event({ name: "api-12" }))).toBe(false);
+    expect(match(event({ name: "my-web-front" }))).toBe(false);
+  });
+
+  it("matches on a CEL expression over event and object", () => {
+    const match = compileFilters({ expression: 'event.labels.app == "web" && object.metadata.namespace == "shop"' });
+    expect(match(ingress)).toBe(true);
+    expect(match(event({ labels: { app: "api" } }))).toBe(false);
+  });
+
+  it("counts an expression that fails as no match and reports it", () => {
+    const failures: string[] = [];
+    const match = compileFilters(
+      { expression: 'object.spec.rules.exists(r, r.host == "a.example")' },
+      { onExpressionError: (err, e) => failures.push(`${e.name}: ${err.message}`) },
+    );
+    expect(match(ingress)).toBe(false);
+    expect(failures).toEqual(["front: No such key: spec"]);
+  });
+
+  it("evaluates the expression only after every other filter matched", () => {
+    const failures: Error[] = [];
+    const match = compileFilters(
+      { namespaces: ["blog"], expression: "object.spec.missing == 1" },
+      { onExpressionError: (err) => failures.push(err) },
+    );
+    expect(match(ingress)).toBe(false);
+    expect(failures).toEqual([]);
+  });
+
+  it("throws at compile time on a bad expression", () => {
+    expect(() => compileFilters({ expression: "event.type ==" })).toThrow(/at line 1, column 14/);
+  });
+});

@@ -1,6 +1,7 @@
 import { connectRedis, createLogger, parseRedisUrl, readDeliveryRates, redisKeys } from "@mcic/core";
 import { type TestServer, startRedis, waitFor } from "@mcic/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeliveredVersions, isNewer } from "./delivered-versions.js";
 import { DeliveryRecorder } from "./delivery-recorder.js";
 
 describe("DeliveryRecorder when a Redis write fails", () => {
@@ -92,4 +93,55 @@ describe("DeliveryRecorder delivery rates", () => {
       redis.disconnect();
     }
   }, 30_000);
+});
+
+describe("DeliveryRecorder bookkeeping for replays and the failure window", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("remembers the newest version each object reached the server, never lowering it, and a success ends the failure window", async () => {
+    const redis = connectRedis(parseRedisUrl(server.url), "recorder-test");
+    const keys = redisKeys("v");
+    const recorder = new DeliveryRecorder({ redis, keys, logger: createLogger({ name: "test", level: "silent" }) });
+    const versions = new DeliveredVersions(redis, keys);
+    try {
+      await redis.hset(keys.serverStatus("rx"), "failingSince", "2026-01-01T00:00:00.000Z");
+      recorder.delivered("rx", "u1", "10");
+      recorder.delivered("rx", "u1", "9"); // a late answer of an older version
+      recorder.delivered("rx", "u2", "5");
+      await recorder.flush();
+      expect(await redis.get(keys.serverDelivered("rx", "u1"))).toBe("10");
+      expect(await redis.ttl(keys.serverDelivered("rx", "u1"))).toBeGreaterThan(29 * 24 * 3600);
+      // Another replica's older write does not lower it.
+      recorder.delivered("rx", "u1", "8");
+      await recorder.flush();
+      expect(await redis.get(keys.serverDelivered("rx", "u1"))).toBe("10");
+      expect(await versions.newerThan("rx", "u1", "9")).toBe("10");
+      expect(await versions.newerThan("rx", "u1", "10")).toBeUndefined();
+      expect(await versions.newerThan("rx", "u1", "11")).toBeUndefined();
+      expect(await versions.newerThan("rx", "u3", "1")).toBeUndefined();
+      // Still failing: nothing delivered was recorded, the window runs on.
+      expect(await redis.hget(keys.serverStatus("rx"), "failingSince")).toBe("2026-01-01T00:00:00.000Z");
+      const at = new Date().toISOString();
+      recorder.record("rx", { eventId: "e", attempt: 1, status: 200, outcome: "delivered", durationMs: 1, at });
+      await recorder.flush();
+      expect(await redis.hget(keys.serverStatus("rx"), "failingSince")).toBeNull();
+      expect(await redis.hget(keys.serverStatus("rx"), "lastSuccessAt")).toBe(at);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("orders only integer resourceVersions", () => {
+    expect(isNewer("10", "9")).toBe(true);
+    expect(isNewer("9", "10")).toBe(false);
+    expect(isNewer("123456789012345678901", "123456789012345678900")).toBe(true);
+    expect(isNewer("b", "a")).toBe(false);
+    expect(isNewer("10", "a")).toBe(false);
+  });
 });
