@@ -102,6 +102,19 @@ describe("live events: GET /api/v1/events/stream and GET /api/v1/stats", () => {
     expect(envelopes(r).map((x) => x.id)).toEqual([e.id, marker.id]);
   });
 
+  it("filters by name globs and excluded namespaces like a server's filters", async () => {
+    const r = await stream("?cluster=globs&names=web-*,api-?&excludeNamespaces=kube-system");
+    await waitFor(() => r.comments.length > 0, { message: "stream open" });
+    const excluded = envelope({ cluster: "globs", namespace: "kube-system", name: "web-sys", id: "globs/a/1/ADDED" });
+    const otherName = envelope({ cluster: "globs", name: "api-12", id: "globs/b/1/ADDED" });
+    const clusterScoped = envelope({ cluster: "globs", namespace: undefined, name: "web-node", id: "globs/c/1/ADDED" });
+    const wanted = envelope({ cluster: "globs", name: "api-1", id: "globs/d/1/ADDED" });
+    for (const e of [excluded, otherName, clusterScoped, wanted]) await publish(e);
+    // One subscription delivers in publish order: once the last arrived, the others were decided.
+    await waitFor(() => envelopes(r).some((x) => x.id === wanted.id), { message: "the matching envelope" });
+    expect(envelopes(r).map((x) => x.id)).toEqual([clusterScoped.id, wanted.id]);
+  });
+
   it("sends keepalive comments on a quiet stream", async () => {
     const r = await stream("?cluster=quiet");
     await waitFor(() => r.comments.filter((c) => c === "keepalive").length >= 2, { message: "two keepalives" });
