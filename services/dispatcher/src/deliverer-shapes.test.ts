@@ -67,7 +67,6 @@ describe("Deliverer bodies", () => {
     const deliverer = new Deliverer({
       sender,
       servers: { get: (n: string) => targets.find((t) => t.name === n), isDisabled: () => false },
-      sends: { track: (_s: string, p: Promise<AttemptResult>) => p },
       recorder: { record: () => {}, delivered: () => {} },
       latest: { mayHaveRetries: () => false },
       lanes: { setFailing: () => {} },

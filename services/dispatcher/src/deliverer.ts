@@ -17,7 +17,6 @@ import {
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { DeliveryRecorder } from "./delivery-recorder.js";
 import type { FailureWindow } from "./failure-window.js";
-import type { InFlightSends } from "./in-flight-sends.js";
 import type { LatestTracker } from "./latest-tracker.js";
 import type { OrderGuard } from "./order-guard.js";
 import type { ReplicaCount } from "./replica-count.js";
@@ -33,7 +32,6 @@ export interface DelivererOptions {
   /** The registrations as they are now: an attempt goes to the server as it is registered when it starts. */
   servers: Pick<ServerIndex, "get" | "isDisabled">;
   /** Requests under way, so a dropped server's last one can be waited for. */
-  sends: InFlightSends;
   recorder: DeliveryRecorder;
   latest: LatestTracker;
   lanes: ServerLanes;
@@ -145,7 +143,7 @@ export class Deliverer {
       log().error({ err: err.message }, "cannot open sealed Secret values; dead-lettered");
       return false;
     }
-    const result = await this.#o.sends.track(target.name, sender.send(target, body));
+    const result = await sender.send(target, body);
     const record: DeliveryRecord = {
       eventId: envelope.id,
       attempt,

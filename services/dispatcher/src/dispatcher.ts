@@ -20,7 +20,6 @@ import { DEFAULT_MAX_AGE_SECONDS, Deliverer } from "./deliverer.js";
 import { DeliveredVersions } from "./delivered-versions.js";
 import { createDeliveryConsumer } from "./delivery-consumer.js";
 import { DeliveryRecorder } from "./delivery-recorder.js";
-import { InFlightSends } from "./in-flight-sends.js";
 import { createDispatcherMetrics } from "./dispatcher-metrics.js";
 import { createEventConsumer } from "./event-consumer.js";
 import { FailureWindow } from "./failure-window.js";
@@ -87,8 +86,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const replicaId = deps.replicaId ?? `${hostname()}-${process.pid}`;
   const presence = new DispatcherPresence(redis, keys, DISPATCHER_HEARTBEAT_TTL_MS);
-  const sends = new InFlightSends();
-  const reporter = new RevisionReporter({ presence, id: replicaId, sends, logger });
+  const lanes = new ServerLanes({
+    perServer: size.perServer,
+    total: config.DISPATCH_CONCURRENCY,
+    maxQueued: size.eventWindow,
+  });
+  // Confirms a registration change only once requests to servers it dropped have finished.
+  const reporter = new RevisionReporter({ presence, id: replicaId, lanes, logger });
   const index = new ServerIndex({
     registry: new Registry({ redis, prefix }),
     subscriber,
@@ -102,11 +106,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
   const sender = new WebhookSender({ timeoutMs: config.DISPATCH_TIMEOUT_MS, egress: EgressPolicy.fromConfig(config) });
   const recorder = new DeliveryRecorder({ redis, keys, logger, metrics });
-  const lanes = new ServerLanes({
-    perServer: size.perServer,
-    total: config.DISPATCH_CONCURRENCY,
-    maxQueued: size.eventWindow,
-  });
   const latest = new LatestTracker(redis, keys, size.latestTtlSeconds);
   const replicas = new ReplicaCount({
     presence,
@@ -124,7 +123,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     failures: new FailureWindow(redis, keys, deps.now),
     sender,
     servers: index,
-    sends,
     recorder,
     latest,
     lanes,

@@ -1,5 +1,5 @@
 import type { DispatcherPresence, Logger } from "@mcic/core";
-import type { InFlightSends } from "./in-flight-sends.js";
+import type { ServerLanes } from "./server-lanes.js";
 
 /** Waiting this long for requests to a dropped server is worth a line in the log. */
 const SLOW_DRAIN_MS = 1000;
@@ -12,12 +12,12 @@ const SLOW_DRAIN_MS = 1000;
  * revision N also vouches for every change before it.
  */
 export class RevisionReporter {
-  readonly #o: { presence: DispatcherPresence; id: string; sends: InFlightSends; logger: Logger };
+  readonly #o: { presence: DispatcherPresence; id: string; lanes: Pick<ServerLanes, "inFlight" | "settled">; logger: Logger };
   #chain: Promise<void> = Promise.resolve();
   #applied: number | undefined;
   #closed = false;
 
-  constructor(options: { presence: DispatcherPresence; id: string; sends: InFlightSends; logger: Logger }) {
+  constructor(options: { presence: DispatcherPresence; id: string; lanes: Pick<ServerLanes, "inFlight" | "settled">; logger: Logger }) {
     this.#o = options;
   }
 
@@ -54,15 +54,15 @@ export class RevisionReporter {
   }
 
   async #drain(dropped: string[]): Promise<void> {
-    const { sends, logger } = this.#o;
-    const busy = dropped.filter((s) => sends.count(s) > 0);
+    const { lanes, logger } = this.#o;
+    const busy = dropped.filter((s) => lanes.inFlight(s) > 0);
     if (busy.length === 0) return;
     const slow = setTimeout(
       () => logger.info({ servers: busy }, "waiting for requests to dropped servers before confirming the change"),
       SLOW_DRAIN_MS,
     );
     try {
-      await sends.settled(busy);
+      await lanes.settled(busy);
     } finally {
       clearTimeout(slow);
     }

@@ -63,4 +63,30 @@ describe("ServerLanes", () => {
     expect(lanes.accepts("s")).toBe(true);
     lanes.stop();
   });
+  it("settles once the last attempt to the named servers finished, not waiting for other servers", async () => {
+    const lanes = new ServerLanes({ perServer: 2, total: 4, maxQueued: 100 });
+    const a = gate();
+    const b = gate();
+    const first = lanes.run("dropped", "o1", () => a.opened);
+    const second = lanes.run("dropped", "o2", () => b.opened);
+    const other = gate();
+    const unrelated = lanes.run("kept", "o1", () => other.opened);
+    await waitFor(() => lanes.inFlight("dropped") === 2 && lanes.inFlight("kept") === 1);
+    let settled = false;
+    const done = lanes.settled(["dropped", "unknown"]).then(() => {
+      settled = true;
+    });
+    a.open();
+    await first;
+    expect(settled).toBe(false);
+    b.open();
+    await second;
+    await done;
+    expect(settled).toBe(true);
+    expect(lanes.inFlight("dropped")).toBe(0);
+    // Nothing under way: settles at once.
+    await lanes.settled(["dropped"]);
+    other.open();
+    await unrelated;
+  });
 });

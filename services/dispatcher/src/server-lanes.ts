@@ -10,6 +10,8 @@ class Lane {
   failing = false;
   /** Start times of the attempts in flight, for the slow-server watchdog. */
   readonly started = new Set<{ at: number }>();
+  /** Woken when `started` empties: whoever waits for the server's last request to finish. */
+  idle: (() => void)[] = [];
 
   constructor(perServer: number) {
     this.slots = new Semaphore(perServer);
@@ -90,6 +92,20 @@ export class ServerLanes {
     return this.#lanes.get(server)?.queued ?? 0;
   }
 
+  /** Attempts (HTTP requests and their recording) under way to the server. */
+  inFlight(server: string): number {
+    return this.#lanes.get(server)?.started.size ?? 0;
+  }
+
+  /** Resolves once no attempt to any of these servers is under way (queued ones do not count). */
+  async settled(servers: Iterable<string>): Promise<void> {
+    const busy = [...servers].flatMap((s) => {
+      const lane = this.#lanes.get(s);
+      return lane && lane.started.size > 0 ? [lane] : [];
+    });
+    await Promise.all(busy.map((lane) => new Promise<void>((resolve) => lane.idle.push(resolve))));
+  }
+
   /** Runs `task` in the server's lane, after earlier tasks of the same object, within its limit. */
   async run<T>(server: string, objectKey: string, task: () => Promise<T>): Promise<T> {
     const lane = this.#lane(server);
@@ -109,6 +125,7 @@ export class ServerLanes {
           lane.started.delete(started);
           this.#total.release();
           lane.slots.release();
+          if (lane.started.size === 0 && lane.idle.length > 0) for (const wake of lane.idle.splice(0)) wake();
         }
       });
       return result;
