@@ -4,6 +4,14 @@ import type { ServerLanes } from "./server-lanes.js";
 /** Waiting this long for requests to a dropped server is worth a line in the log. */
 const SLOW_DRAIN_MS = 1000;
 
+export interface RevisionReporterOptions {
+  presence: DispatcherPresence;
+  id: string;
+  /** Where requests to servers are under way: a dropped server is confirmed once its last one ended. */
+  lanes: Pick<ServerLanes, "inFlight" | "settled">;
+  logger: Logger;
+}
+
 /**
  * Tells the API, through Redis, which revision of the server registrations this replica's index
  * reflects: the API answers a server change once every live replica reported it. A server the
@@ -12,12 +20,12 @@ const SLOW_DRAIN_MS = 1000;
  * revision N also vouches for every change before it.
  */
 export class RevisionReporter {
-  readonly #o: { presence: DispatcherPresence; id: string; lanes: Pick<ServerLanes, "inFlight" | "settled">; logger: Logger };
+  readonly #o: RevisionReporterOptions;
   #chain: Promise<void> = Promise.resolve();
   #applied: number | undefined;
   #closed = false;
 
-  constructor(options: { presence: DispatcherPresence; id: string; lanes: Pick<ServerLanes, "inFlight" | "settled">; logger: Logger }) {
+  constructor(options: RevisionReporterOptions) {
     this.#o = options;
   }
 
