@@ -19,7 +19,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: "forks",
     // One file at a time (vitest's default on two cores). Two at a time cut the suite from 9.6 to
-    // about 7 min, but timing-sensitive failover tests then failed 2 CI runs in 6 (docs/reliability.md).
+    // about 7 min, but timing-sensitive failover tests then failed 2 fresh-clone CI runs in 6.
     maxWorkers: 1,
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },
