@@ -47,16 +47,13 @@ redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 // Takes replayed dead letters off the list (by their exact text, so entries added meanwhile stay),
-// lowers the dead-letter count by what was removed and raises `pending` by what was queued (the
-// dispatcher lowers it as it consumes them). Returns how many were removed.
+// and lowers the dead-letter count by what was removed. Returns how many were removed.
 export const SETTLE_REPLAY = `
 local removed = 0
-for i = 4, #ARGV do removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i]) end
-if removed > 0 and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
-  local left = tonumber(redis.call('HGET', KEYS[2], ARGV[2])) - removed
+for i = 2, #ARGV do removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i]) end
+if removed > 0 and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then
+  local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1])) - removed
   if left < 0 then left = 0 end
-  redis.call('HSET', KEYS[2], ARGV[2], left)
+  redis.call('HSET', KEYS[2], ARGV[1], left)
 end
-local queued = tonumber(ARGV[1])
-if queued > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3], queued) end
 return removed`;

@@ -237,11 +237,6 @@ export class Registry {
     return out;
   }
 
-  /** Adds to a server's `pending` the deliveries just queued for it (snapshots, replays). */
-  async addPending(server: string, queued: number): Promise<void> {
-    await this.#redis.hincrby(this.keys.serverStatus(server), SERVER_STATUS_FIELDS.pending, queued);
-  }
-
   /** The latest delivery attempts to a server, newest first; all that are kept without `limit`. */
   async listDeliveries(server: string, limit?: number): Promise<ListedEntries<DeliveryRecord>> {
     return parseEntries(await this.#head(this.keys.deliveries(server), limit), DeliveryRecordSchema);
@@ -258,19 +253,17 @@ export class Registry {
   }
 
   /**
-   * Takes replayed dead letters (their exact texts) off a server's list and counts the `queued`
-   * ones as pending, in one step. Returns how many were taken off.
+   * Takes replayed dead letters (their exact texts) off a server's list and lowers its
+   * `deadLetters`, in one step. Returns how many were taken off. (`pending` follows from the
+   * durable queue the replay filled: the dispatcher counts it.)
    */
-  async settleReplay(server: string, texts: string[], queued: number): Promise<number> {
-    const f = SERVER_STATUS_FIELDS;
+  async settleReplay(server: string, texts: string[]): Promise<number> {
     const removed = await this.#redis.eval(
       SETTLE_REPLAY,
       2,
       this.keys.deadLetters(server),
       this.keys.serverStatus(server),
-      String(queued),
-      f.deadLetters,
-      f.pending,
+      SERVER_STATUS_FIELDS.deadLetters,
       ...texts,
     );
     return Number(removed);

@@ -279,6 +279,5 @@ export class Deliverer {
       // A delivery parked for its rate-limit slot may have been parked before (a retry coming due).
       msgID: `${envelope.id}|${server}|${attempt}|${reason}${rateSlot ? "|slot" : ""}`,
     });
-    this.#o.recorder.parked(server, 1);
   }
 }

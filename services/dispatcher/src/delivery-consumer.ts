@@ -85,7 +85,6 @@ async function handleDeliveryRequest(o: DeliveryConsumerOptions, req: DeliveryRe
     else
       await lanes.run(server, envelope.uid, () => deliverer.attempt(target, envelope, req.attempt, req.firstAttemptAt));
   }
-  recorder.parked(server, -1);
   await recorder.flush();
   return undefined;
 }

@@ -23,7 +23,6 @@ describe("DeliveryRecorder when a Redis write fails", () => {
       const record = { eventId: "e1", attempt: 1, status: 500, outcome: "dead-lettered" as const, durationMs: 1, at };
       await server.kill();
       recorder.record("rx", record);
-      recorder.parked("rx", 1);
       recorder.deadLetter("rx", {
         id: "d1",
         eventId: "e1",
@@ -36,10 +35,9 @@ describe("DeliveryRecorder when a Redis write fails", () => {
       await expect(recorder.flush()).rejects.toThrow(/Redis write failed/);
 
       await server.restart();
-      // The log entry and the pending count come with the next write; the dead letter is its
-      // caller's to redo (the message it came from was not acknowledged).
+      // The log entry comes with the next write; the dead letter is its caller's to redo (the
+      // message it came from was not acknowledged).
       await waitFor(async () => (await redis.llen(keys.deliveries("rx"))) === 1, { timeoutMs: 10_000 });
-      expect(await redis.hget(keys.serverStatus("rx"), "pending")).toBe("1");
       expect(await redis.llen(keys.deadLetters("rx"))).toBe(0);
       // The failed write's attempt still counts towards the server's rate, once.
       const rates = await readDeliveryRates(redis, keys, ["rx"], Date.now());

@@ -20,8 +20,6 @@ interface Pending {
   deadLetters: string[];
   /** Fields of the server status hash to set (names checked against the one list of them). */
   status: Partial<Record<ServerStatusField, string>>;
-  /** Change of the number of deliveries parked in the durable queue. */
-  parked: number;
   /** Attempts per outcome and 5-second bucket ("ok:<bucket>", "failed:<bucket>"), for GET /stats. */
   rates: Map<string, number>;
   /** Per object (uid), the newest resourceVersion the server took in this batch. */
@@ -35,7 +33,6 @@ function emptyPending(): Pending {
     records: [],
     deadLetters: [],
     status: {},
-    parked: 0,
     rates: new Map(),
     delivered: new Map(),
     succeeded: false,
@@ -98,11 +95,6 @@ export class DeliveryRecorder {
     this.#metrics?.deadLetters.inc({ server });
   }
 
-  /** Counts deliveries entering (+1) or leaving (-1) the durable queue, for the server's `pending`. */
-  parked(server: string, delta: number): void {
-    this.#for(server).parked += delta;
-  }
-
   /** Remembers that the server took version `rv` of object `uid` (for replays: see DeliveredVersions). */
   delivered(server: string, uid: string, rv: string): void {
     const versions = this.#for(server).delivered;
@@ -137,7 +129,6 @@ export class DeliveryRecorder {
           .hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.deadLetters, p.deadLetters.length);
       }
       if (Object.keys(p.status).length > 0) multi.hset(k.serverStatus(server), p.status);
-      if (p.parked !== 0) multi.hincrby(k.serverStatus(server), SERVER_STATUS_FIELDS.pending, p.parked);
       for (const [field, n] of p.rates) {
         const [outcome, bucket] = field.split(":") as ["ok" | "failed", string];
         const key = k.serverRate(server, outcome, Number(bucket));
@@ -177,7 +168,6 @@ export class DeliveryRecorder {
         records: [...failed.records, ...(later?.records ?? [])],
         deadLetters: later?.deadLetters ?? [],
         status: { ...failed.status, ...later?.status },
-        parked: failed.parked + (later?.parked ?? 0),
         rates: mergeCounts(failed.rates, later?.rates),
         delivered: new Map([...failed.delivered, ...(later?.delivered ?? [])]),
         succeeded: failed.succeeded || (later?.succeeded ?? false),

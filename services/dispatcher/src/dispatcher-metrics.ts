@@ -18,7 +18,7 @@ export function createDispatcherMetrics(registry: MetricsRegistry) {
     }),
     pending: new Gauge({
       name: "mcic_dispatcher_pending",
-      help: "Deliveries waiting in this replica, by server",
+      help: "Deliveries waiting in the server's durable queue (retries, overflow, snapshots, replays), by server; every replica reports the same count",
       labelNames: ["server"],
       registers: [registry],
     }),

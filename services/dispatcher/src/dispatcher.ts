@@ -14,7 +14,7 @@ import {
   redisKeys,
   startOpsServer,
 } from "@mcic/core";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { DispatcherConfig } from "./config.js";
 import { DEFAULT_MAX_AGE_SECONDS, Deliverer } from "./deliverer.js";
 import { DeliveredVersions } from "./delivered-versions.js";
@@ -23,6 +23,7 @@ import { DeliveryRecorder } from "./delivery-recorder.js";
 import { createDispatcherMetrics } from "./dispatcher-metrics.js";
 import { createEventConsumer } from "./event-consumer.js";
 import { FailureWindow } from "./failure-window.js";
+import { DeliveryBacklog } from "./delivery-backlog.js";
 import { LatestTracker } from "./latest-tracker.js";
 import { OrderGuard } from "./order-guard.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -71,7 +72,7 @@ function sizing(config: DispatcherConfig) {
   };
 }
 
-/** Every second: which servers have retries waiting, as every replica writes it to their status. */
+/** Every second: how many deliveries each server's durable queue holds (its status `pending`). */
 const PENDING_REFRESH_MS = 1000;
 
 /** A dispatcher replica on connections it is given (tests run it in-process). */
@@ -143,7 +144,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     concurrency: config.DISPATCH_CONCURRENCY,
   });
 
-  let refreshLatest: NodeJS.Timeout | undefined;
+  let refreshPending: NodeJS.Timeout | undefined;
   let ops: OpsServer | undefined;
 
   return {
@@ -157,12 +158,25 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       // Once the heartbeat is up the API waits for this replica; a change it made before saw no
       // heartbeat and did not wait, so read the registrations again before taking any event.
       await index.reload();
-      refreshLatest = setInterval(() => {
-        latest
-          .refresh(index.names())
-          .catch((err: unknown) => logger.warn({ err: (err as Error).message }, "reading pending status failed"));
+      const backlog = new DeliveryBacklog({
+        jsm: await jetstreamManager(nats),
+        redis,
+        keys,
+        prefix,
+        servers: () => index.registeredNames(),
+        logger,
+      });
+      refreshPending = setInterval(() => {
+        backlog
+          .refresh()
+          .then((counts) => {
+            latest.noteQueued(counts);
+            metrics.pending.reset();
+            for (const [server, n] of counts) metrics.pending.set({ server }, n);
+          })
+          .catch((err: unknown) => logger.warn({ err: (err as Error).message }, "counting queued deliveries failed"));
       }, PENDING_REFRESH_MS);
-      refreshLatest.unref();
+      refreshPending.unref();
       await deliveries.start();
       await events.start();
       ops = await startOpsServer({ port: config.METRICS_PORT, metrics: metricsRegistry, logger, checkReady });
@@ -175,7 +189,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       await deliveries.stop();
       await recorder.flush().catch(() => undefined); // logged, and nothing awaits a dead letter any more
       lanes.stop();
-      clearInterval(refreshLatest);
+      clearInterval(refreshPending);
       // Reports after leaving would leave an entry nobody's heartbeat accounts for.
       index.stop();
       await reporter.close();

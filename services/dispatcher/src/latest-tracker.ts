@@ -1,5 +1,4 @@
 import type { Redis, RedisKeys } from "@mcic/core";
-import { SERVER_STATUS_FIELDS } from "@mcic/core";
 import { NEWER_LUA } from "./newer-lua.js";
 
 // Records that `rv` is bound for the server (a retry waits for it), unless a newer one is.
@@ -41,22 +40,16 @@ export class LatestTracker {
 
   /**
    * False when no retry can be waiting for the server, so a delivery need not touch Redis. Known
-   * locally at once when this replica parks one, and from the servers' `pending` status (written by
-   * every replica) within a second.
+   * locally at once when this replica parks one, and from the durable queues' counts (which any
+   * replica's parks fill) within a second.
    */
   mayHaveRetries(server: string): boolean {
     return (this.#withRetries.get(server) ?? 0) > Date.now();
   }
 
-  /** Reads which servers have retries waiting; called every second. */
-  async refresh(servers: string[]): Promise<void> {
-    if (servers.length === 0) return;
-    const pending = await Promise.all(
-      servers.map((s) => this.#redis.hget(this.#keys.serverStatus(s), SERVER_STATUS_FIELDS.pending)),
-    );
-    servers.forEach((s, i) => {
-      if (Number(pending[i] ?? 0) > 0) this.#note(s);
-    });
+  /** Notes the servers whose durable queue holds deliveries (DeliveryBacklog's counts, every second). */
+  noteQueued(counts: ReadonlyMap<string, number>): void {
+    for (const [server, n] of counts) if (n > 0) this.#note(server);
   }
 
   #note(server: string): void {

@@ -100,6 +100,11 @@ export class ServerIndex {
     return this.#byName.get(name);
   }
 
+  /** Every registered server: those receiving events now and the disabled ones. */
+  registeredNames(): string[] {
+    return [...this.#byName.keys(), ...this.#disabled];
+  }
+
   /** Registered but not receiving: `enabled: false`, or disabled after answering 410 Gone. */
   isDisabled(name: string): boolean {
     return this.#disabled.has(name);

@@ -131,7 +131,7 @@ export class SnapshotResponder {
 
   /** Queues one resource's matching objects, then its completed notice; the number of objects. */
   async #resource(request: Request, server: StoredServer, cluster: string, source: ResourceSnapshot): Promise<number> {
-    const { js, prefix, box, registry } = this.#o;
+    const { js, prefix, box } = this.#o;
     const matches = compileFilters(server.filters, {
       onExpressionError: (err, e) =>
         this.#o.logger.debug(
@@ -174,7 +174,6 @@ export class SnapshotResponder {
     await Promise.all(publishes).catch((err: unknown) => {
       throw new SnapshotQueueError(err);
     });
-    await registry.addPending(request.server, count + 1);
     return count;
   }
 

@@ -8,7 +8,6 @@ import {
   deliverySubject,
   redactEnvelope,
 } from "@mcic/core";
-import type { PubAck } from "@nats-io/jetstream";
 import type { RouteDeps } from "../route-deps.js";
 import { UnavailableError, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
@@ -122,7 +121,7 @@ export function mountDeliveryLogRoutes(routes: ApiRoutes, deps: RouteDeps): void
       const chosen = oldestFirst(chooseDeadLetters(entries, body.ids));
       const at = now().toISOString();
       const subject = deliverySubject(deps.prefix, params.name);
-      const published: { text: string; ack: PubAck }[] = [];
+      const published: string[] = [];
       let failure: unknown;
       for (let i = 0; i < chosen.length && failure === undefined; i += 64) {
         const batch = chosen.slice(i, i + 64);
@@ -140,20 +139,12 @@ export function mountDeliveryLogRoutes(routes: ApiRoutes, deps: RouteDeps): void
           }),
         );
         results.forEach((r, j) => {
-          if (r.status === "fulfilled") published.push({ text: (batch[j] as { text: string }).text, ack: r.value });
+          if (r.status === "fulfilled") published.push((batch[j] as { text: string }).text);
           else failure ??= r.reason;
         });
       }
       // What reached the queue leaves the list even if a later publish failed.
-      const queued = published.filter((p) => !p.ack.duplicate).length;
-      const removed =
-        published.length > 0
-          ? await registry.settleReplay(
-              params.name,
-              published.map((p) => p.text),
-              queued,
-            )
-          : 0;
+      const removed = published.length > 0 ? await registry.settleReplay(params.name, published) : 0;
       if (failure !== undefined) {
         throw new UnavailableError(
           `the delivery queue is unavailable: ${(failure as Error).message}; ${removed} of ${chosen.length} replayed`,
