@@ -50,9 +50,9 @@ export interface BenchResults {
 export const targetMet = (t: BenchTarget) => (t.comparison === "<=" ? t.value <= t.limit : t.value >= t.limit);
 
 /** Writes bench/results/<name>.json (replacing the previous run's). */
-export function writeResults(name: string, rows: BenchRow[], targets: BenchTarget[] = []): string {
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${name}.json`);
+export function writeResults(name: string, rows: BenchRow[], targets: BenchTarget[] = [], dir = resultsDir): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
   const results: BenchResults = { name, at: new Date().toISOString(), rows, targets };
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   return file;
