@@ -11,7 +11,8 @@ import {
 } from "@mcic/core";
 import type { z } from "zod";
 import { toStoredCluster } from "./cluster-records.js";
-import { ClusterBody, ServerBody } from "./schemas.js";
+import { ClusterBody } from "./schemas.js";
+import { ServerBody } from "./server-schemas.js";
 import { SEED_EVENT_WORDS, type SeedInput, type SeedView, namespaceList } from "./seed-schemas.js";
 
 // How the prototype's one-body configuration maps onto a cluster and its servers, and back.

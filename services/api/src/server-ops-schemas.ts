@@ -1,6 +1,7 @@
 import { DELIVERY_OUTCOMES, DeadLetterSchema, DeliveryRecordSchema, isWebhookSecret } from "@mcic/core";
 import { z } from "zod";
-import { SnapshotStatusViewSchema, isoTime } from "./schemas.js";
+import { isoTime } from "./schemas.js";
+import { SnapshotStatusViewSchema } from "./server-schemas.js";
 
 // Schemas of the routes that act on one server: its delivery log, dead letters and replay, the
 // test ping, secret rotation and resync. Shared pieces and the records themselves are in schemas.ts.

@@ -10,7 +10,7 @@ import {
   openServerHeaders,
   sealContext,
 } from "@mcic/core";
-import { SERVER_DISABLED_NOTICE, type ServerStatusView, type ServerView } from "./schemas.js";
+import { SERVER_DISABLED_NOTICE, type ServerStatusView, type ServerView } from "./server-schemas.js";
 
 /**
  * Validated input → stored record. On replace without a new secret the previous sealed secret is

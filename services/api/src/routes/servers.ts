@@ -4,7 +4,8 @@ import { DISPATCHERS_HEADER, DISPATCHERS_HEADER_DOC } from "../dispatcher-sync.j
 import type { RouteDeps } from "../route-deps.js";
 import { requireSameName, requireServer } from "../route-parts.js";
 import type { ApiRoutes } from "../routing.js";
-import { NameParams, SERVER_EXAMPLES, ServerBody, ServerViewSchema } from "../schemas.js";
+import { NameParams } from "../schemas.js";
+import { SERVER_EXAMPLES, ServerBody, ServerViewSchema } from "../server-schemas.js";
 import { MERGE_PATCH_TYPES, applyMergePatch } from "../merge-patch.js";
 import { SERVER_PATCH_EXAMPLES, ServerPatchBody } from "../patch-schemas.js";
 import { toServerDocument, toServerView, toStoredServer } from "../server-records.js";
