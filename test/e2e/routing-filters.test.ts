@@ -1,7 +1,7 @@
-import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubeSim } from "../kube-sim/index.js";
-import { type Stack, scrapeMetric, startStack } from "../support/stack.js";
+import { type Receiver, startReceiver, waitFor } from "@mcic/core/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { scrapeMetric } from "../support/stack.js";
+import { useSimStack } from "../support/sim-stack.js";
 
 const ING = "networking.k8s.io/v1/ingresses";
 const SHOP_HOSTS = 'object.spec.rules.exists(r, r.host.endsWith(".shop.example"))';
@@ -14,27 +14,17 @@ function ingress(namespace: string, name: string, hosts: string[]) {
 }
 
 describe("routing filters: CEL expression, excluded namespaces, name globs", () => {
-  let nats: TestServer;
-  let redis: TestServer;
-  let sim: KubeSim;
-  let stack: Stack;
+  const env = useSimStack();
   const receivers: Receiver[] = [];
 
-  beforeAll(async () => {
-    [nats, redis, sim] = await Promise.all([startNats(), startRedis(), KubeSim.start()]);
-    stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url });
-  }, 60_000);
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
-    await stack?.stop();
-    await sim?.stop();
-    await Promise.all([nats?.stop(), redis?.stop()]);
   });
 
   async function server(name: string, filters: object): Promise<Receiver> {
     const receiver = await startReceiver();
     receivers.push(receiver);
-    const res = await stack.api("/api/v1/servers", { body: { name, url: receiver.url, snapshot: false, filters } });
+    const res = await env.stack.api("/api/v1/servers", { body: { name, url: receiver.url, snapshot: false, filters } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return receiver;
   }
@@ -53,8 +43,8 @@ describe("routing filters: CEL expression, excluded namespaces, name globs", () 
     const noSystem = await server("no-system", { excludeNamespaces: ["kube-system", "staging"] });
     const named = await server("named", { names: ["web-*", "api-?"] });
 
-    const sc = sim.cluster("routing");
-    const res = await stack.api("/api/v1/clusters", {
+    const sc = env.sim.cluster("routing");
+    const res = await env.stack.api("/api/v1/clusters", {
       body: { name: "routing", server: sc.url, resources: ["ingresses", "namespaces"] },
     });
     expect(res.status).toBe(201);
@@ -97,18 +87,18 @@ describe("routing filters: CEL expression, excluded namespaces, name globs", () 
     }
 
     const errors = await scrapeMetric(
-      stack.services.dispatcher,
+      env.stack.services.dispatcher,
       "mcic_dispatcher_filter_errors_total",
       'server="unguarded"',
     );
     expect(errors).toBe(1);
-    expect(await scrapeMetric(stack.services.dispatcher, "mcic_dispatcher_filter_errors_total", 'server="shop"')).toBe(
-      0,
-    );
+    expect(
+      await scrapeMetric(env.stack.services.dispatcher, "mcic_dispatcher_filter_errors_total", 'server="shop"'),
+    ).toBe(0);
   });
 
   it("lists the event types of the watched resources", async () => {
-    const res = await stack.api("/api/v1/event-types");
+    const res = await env.stack.api("/api/v1/event-types");
     expect(res.status).toBe(200);
     const types = res.body.map((e: { type: string }) => e.type);
     expect(types).toEqual(
@@ -124,13 +114,13 @@ describe("routing filters: CEL expression, excluded namespaces, name globs", () 
   });
 
   it("refuses a filter expression that does not compile, naming its position, and stores nothing", async () => {
-    const res = await stack.api("/api/v1/servers", {
+    const res = await env.stack.api("/api/v1/servers", {
       body: { name: "broken", url: "http://127.0.0.1:9/x", filters: { expression: 'event.name == "a" &&' } },
     });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       { path: "filters.expression", message: expect.stringMatching(/at line 1, column 21/) },
     ]);
-    expect((await stack.api("/api/v1/servers/broken")).status).toBe(404);
+    expect((await env.stack.api("/api/v1/servers/broken")).status).toBe(404);
   });
 });

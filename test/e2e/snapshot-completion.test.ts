@@ -1,9 +1,8 @@
 import { createServer } from "node:net";
-import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
+import { type Receiver, startReceiver, waitFor } from "@mcic/core/testing";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubeSim } from "../kube-sim/index.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { describe, expect, it } from "vitest";
+import { useSimStack } from "../support/sim-stack.js";
 
 const INGRESSES = "networking.k8s.io/v1/ingresses";
 const COMPLETED = "dev.mcic.snapshot.completed";
@@ -42,20 +41,7 @@ async function deadPort(): Promise<number> {
 }
 
 describe("snapshot completion and honest resync", () => {
-  let nats: TestServer;
-  let redis: TestServer;
-  let sim: KubeSim;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    [nats, redis, sim] = await Promise.all([startNats(), startRedis(), KubeSim.start()]);
-    stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url });
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await sim?.stop();
-    await Promise.all([nats?.stop(), redis?.stop()]);
-  });
+  const env = useSimStack();
 
   /** The snapshot's outcome: from the resync answer when final, else from the server's status. */
   async function finalOutcome(server: string, answer: { status: number; body: SnapshotStatus }) {
@@ -63,7 +49,7 @@ describe("snapshot completion and honest resync", () => {
     expect(answer.status).toBe(202);
     return waitFor(
       async () => {
-        const status: SnapshotStatus = (await stack.api(`/api/v1/servers/${server}`)).body.status.snapshot;
+        const status: SnapshotStatus = (await env.stack.api(`/api/v1/servers/${server}`)).body.status.snapshot;
         return status.requestId === answer.body.requestId && status.clusters.every((c) => c.state !== "pending")
           ? status
           : undefined;
@@ -75,7 +61,7 @@ describe("snapshot completion and honest resync", () => {
   async function waitWatching(cluster: string): Promise<void> {
     await waitFor(
       async () =>
-        (await stack.api(`/api/v1/clusters/${cluster}`)).body.status?.resources?.every(
+        (await env.stack.api(`/api/v1/clusters/${cluster}`)).body.status?.resources?.every(
           (r: { state: string }) => r.state === "watching",
         ),
       { timeoutMs: 15_000, message: `cluster ${cluster} to be watching` },
@@ -83,23 +69,23 @@ describe("snapshot completion and honest resync", () => {
   }
 
   it("delivers N snapshot ADDED events with the requestId, then one completed event per resource with count N", async () => {
-    const sc = sim.cluster("east");
+    const sc = env.sim.cluster("east");
     sc.create(INGRESSES, { metadata: { namespace: "shop", name: "web" } });
     sc.create(INGRESSES, { metadata: { namespace: "shop", name: "api" } });
     sc.create(INGRESSES, { metadata: { namespace: "blog", name: "www" } });
     const receiver = await startReceiver();
     try {
-      const cluster = await stack.api("/api/v1/clusters", {
+      const cluster = await env.stack.api("/api/v1/clusters", {
         body: { name: "east", server: sc.url, resources: ["ingresses", "services"] },
       });
       expect(cluster.status).toBe(201);
       await waitWatching("east");
-      const created = await stack.api("/api/v1/servers", {
+      const created = await env.stack.api("/api/v1/servers", {
         body: { name: "shop-only", url: receiver.url, snapshot: false, filters: { namespaces: ["shop"] } },
       });
       expect(created.status).toBe(201);
 
-      const answer = await stack.api("/api/v1/servers/shop-only/resync", { method: "POST" });
+      const answer = await env.stack.api("/api/v1/servers/shop-only/resync", { method: "POST" });
       const outcome = await finalOutcome("shop-only", answer);
       expect(outcome.clusters).toEqual([{ cluster: "east", state: "taken", objects: 2, at: expect.any(String) }]);
       const { requestId } = answer.body;
@@ -152,13 +138,13 @@ describe("snapshot completion and honest resync", () => {
   it("ends a registration's snapshot with completed events and shows its outcome in the status", async () => {
     const receiver = await startReceiver();
     try {
-      const created = await stack.api("/api/v1/servers", {
+      const created = await env.stack.api("/api/v1/servers", {
         body: { name: "newcomer", url: receiver.url, filters: { clusters: ["east"], resources: ["ingresses"] } },
       });
       expect(created.status).toBe(201);
       const status = await waitFor(
         async () => {
-          const s: SnapshotStatus = (await stack.api("/api/v1/servers/newcomer")).body.status.snapshot;
+          const s: SnapshotStatus = (await env.stack.api("/api/v1/servers/newcomer")).body.status.snapshot;
           return s?.clusters.length && s.clusters.every((c) => c.state !== "pending") ? s : undefined;
         },
         { timeoutMs: 20_000, message: "the registration snapshot to be final" },
@@ -179,28 +165,30 @@ describe("snapshot completion and honest resync", () => {
     const receiver = await startReceiver();
     try {
       const port = await deadPort();
-      const dead = await stack.api("/api/v1/clusters", { body: { name: "gone", server: `http://127.0.0.1:${port}` } });
+      const dead = await env.stack.api("/api/v1/clusters", {
+        body: { name: "gone", server: `http://127.0.0.1:${port}` },
+      });
       expect(dead.status).toBe(201);
       // Owned by the watcher (which reports the cluster's error) before the resync asks for it.
       await waitFor(
         async () =>
-          (await stack.api("/api/v1/clusters/gone")).body.status?.resources?.some(
+          (await env.stack.api("/api/v1/clusters/gone")).body.status?.resources?.some(
             (r: { watcherId?: string }) => r.watcherId,
           ),
         { timeoutMs: 15_000, message: "a watcher to own cluster gone" },
       );
-      const created = await stack.api("/api/v1/servers", {
+      const created = await env.stack.api("/api/v1/servers", {
         body: { name: "both", url: receiver.url, snapshot: false, filters: { clusters: ["east", "gone"] } },
       });
       expect(created.status).toBe(201);
 
-      const answer = await stack.api("/api/v1/servers/both/resync", { method: "POST" });
+      const answer = await env.stack.api("/api/v1/servers/both/resync", { method: "POST" });
       const outcome = await finalOutcome("both", answer);
       expect(outcome.clusters).toEqual([
         { cluster: "east", state: "taken", objects: 3, at: expect.any(String) },
         { cluster: "gone", state: "failed", reason: "cluster unreachable: connection refused", at: expect.any(String) },
       ]);
-      expect((await stack.api("/api/v1/servers/both")).body.status.snapshot).toEqual(outcome);
+      expect((await env.stack.api("/api/v1/servers/both")).body.status.snapshot).toEqual(outcome);
       // The healthy cluster's part arrives whole: 3 ingresses and the completed events of its two
       // resources; none for the failed cluster.
       await receiver.waitForCount(5, 20_000);
@@ -225,7 +213,7 @@ describe("snapshot completion and honest resync", () => {
       return refused++ === 0 ? { status: 503 } : { status: 204 };
     };
     try {
-      const created = await stack.api("/api/v1/servers", {
+      const created = await env.stack.api("/api/v1/servers", {
         body: {
           name: "fussy",
           url: receiver.url,
@@ -234,7 +222,7 @@ describe("snapshot completion and honest resync", () => {
         },
       });
       expect(created.status).toBe(201);
-      const first = await stack.api("/api/v1/servers/fussy/resync", { method: "POST" });
+      const first = await env.stack.api("/api/v1/servers/fussy/resync", { method: "POST" });
       const firstId = `snapshot/${first.body.requestId}/east/networking_k8s_io/ingresses`;
       await waitFor(() => receiver.delivered().some((e: any) => e.id === firstId), {
         timeoutMs: 20_000,
@@ -244,18 +232,18 @@ describe("snapshot completion and honest resync", () => {
       expect(verified(created.body.secret, receiver).filter((e) => e.id === firstId)).toHaveLength(2);
 
       mode = "reject";
-      const second = await stack.api("/api/v1/servers/fussy/resync", { method: "POST" });
+      const second = await env.stack.api("/api/v1/servers/fussy/resync", { method: "POST" });
       const completedId = `snapshot/${second.body.requestId}/east/networking_k8s_io/ingresses`;
       const letters = await waitFor(
         async () => {
-          const res = await stack.api("/api/v1/servers/fussy/dead-letters");
+          const res = await env.stack.api("/api/v1/servers/fussy/dead-letters");
           return res.body.length === 1 && res.body;
         },
         { timeoutMs: 20_000, message: "the completed event dead-lettered" },
       );
       expect(letters[0]).toMatchObject({ eventId: completedId, status: 400 });
       mode = "accept";
-      expect((await stack.api("/api/v1/servers/fussy/dead-letters/replay", { method: "POST" })).status).toBe(202);
+      expect((await env.stack.api("/api/v1/servers/fussy/dead-letters/replay", { method: "POST" })).status).toBe(202);
       const replayed = await waitFor(() => receiver.delivered().find((e: any) => e.id === completedId) as any, {
         timeoutMs: 20_000,
         message: "the replayed completed event",
@@ -272,7 +260,7 @@ describe("snapshot completion and honest resync", () => {
   });
 
   it("answers 404 naming the server for a resync of an unknown server", async () => {
-    const res = await stack.api("/api/v1/servers/nobody/resync", { method: "POST" });
+    const res = await env.stack.api("/api/v1/servers/nobody/resync", { method: "POST" });
     expect(res.status).toBe(404);
     expect(res.body.detail).toContain("nobody");
   });

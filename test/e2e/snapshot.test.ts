@@ -1,45 +1,31 @@
 import { SnapshotReplySchema, snapshotRequestSubject } from "@mcic/core";
-import { type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
+import { startReceiver, waitFor } from "@mcic/core/testing";
 import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubeSim } from "../kube-sim/index.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { describe, expect, it } from "vitest";
+import { useSimStack } from "../support/sim-stack.js";
 
 const ING = "networking.k8s.io/v1/ingresses";
 
 describe("snapshots", () => {
-  let nats: TestServer;
-  let redis: TestServer;
-  let sim: KubeSim;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    [nats, redis, sim] = await Promise.all([startNats(), startRedis(), KubeSim.start()]);
-    stack = await startStack({ natsUrl: nats.url, redisUrl: redis.url });
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await sim?.stop();
-    await Promise.all([nats?.stop(), redis?.stop()]);
-  });
+  const env = useSimStack();
 
   it("delivers the current matching objects to the requesting server alone, as ADDED with snapshot: true", async () => {
-    const sc = sim.cluster("snap");
+    const sc = env.sim.cluster("snap");
     sc.create(ING, { metadata: { namespace: "shop", name: "web", labels: { app: "web" } } });
     sc.create(ING, { metadata: { namespace: "shop", name: "api", labels: { app: "api" } } });
     sc.create(ING, { metadata: { namespace: "blog", name: "www" } });
     const bystander = await startReceiver();
     const wanting = await startReceiver();
     try {
-      await stack.api("/api/v1/servers", { body: { name: "bystander", url: bystander.url, snapshot: false } });
-      expect((await stack.api("/api/v1/clusters", { body: { name: "snap", server: sc.url } })).status).toBe(201);
+      await env.stack.api("/api/v1/servers", { body: { name: "bystander", url: bystander.url, snapshot: false } });
+      expect((await env.stack.api("/api/v1/clusters", { body: { name: "snap", server: sc.url } })).status).toBe(201);
       await bystander.waitForCount(3);
-      const res = await stack.api("/api/v1/servers", {
+      const res = await env.stack.api("/api/v1/servers", {
         body: { name: "wanting", url: wanting.url, snapshot: false, filters: { namespaces: ["shop"] } },
       });
       expect(res.status).toBe(201);
 
-      const nc = await connect({ servers: nats.url });
+      const nc = await connect({ servers: env.nats.url });
       const replies = [];
       for await (const m of await nc.requestMany(
         snapshotRequestSubject("mcic"),
@@ -64,7 +50,7 @@ describe("snapshots", () => {
         "ADDED shop/web true",
       ]);
       expect(got[0].data.object.metadata.labels).toBeDefined();
-      await waitFor(async () => (await stack.api("/api/v1/servers/wanting")).body.status.pending === 0, {
+      await waitFor(async () => (await env.stack.api("/api/v1/servers/wanting")).body.status.pending === 0, {
         message: "pending back to 0",
       });
       expect(bystander.requests).toHaveLength(3);
