@@ -3,20 +3,14 @@ import { seg } from "../api-client.js";
 import { collect, collectHeader, jsonObject, oneOf, readUserFile } from "../args.js";
 import { type Io, contextOf } from "../context.js";
 import { UsageError } from "../errors.js";
+import { type FilterOptions, addFilterOptions } from "../filter-options.js";
 import { serverDetail, serverTable } from "../server-view.js";
 import { cell } from "../text.js";
 import { ServerSchema } from "../views.js";
 import { addListGetRm } from "./list-get-rm.js";
 
-interface ServerOptions {
+interface ServerOptions extends FilterOptions {
   url?: string;
-  cluster?: string[];
-  resource?: string[];
-  namespace?: string[];
-  excludeNamespace?: string[];
-  namePattern?: string[];
-  eventType?: string[];
-  labelSelector?: string;
   expression?: string;
   changedPath?: string[];
   header?: Record<string, string>;
@@ -29,18 +23,10 @@ interface ServerOptions {
   patch?: string;
 }
 
-const EVENT_TYPES = ["ADDED", "MODIFIED", "DELETED"] as const;
 const PAYLOADS = ["full", "metadata"] as const;
 
 function serverOptions(command: Command): Command {
-  return command
-    .option("--cluster <list>", "only events of these clusters (comma separated or repeated)", collect)
-    .option("--resource <list>", "only these resources (e.g. ingresses,services)", collect)
-    .option("--namespace <list>", "only these namespaces", collect)
-    .option("--exclude-namespace <list>", "never these namespaces", collect)
-    .option("--name-pattern <list>", "only objects whose name matches one of these globs (* and ?)", collect)
-    .option("--event-type <list>", "only these event types: ADDED, MODIFIED, DELETED", oneOf(EVENT_TYPES))
-    .option("--label-selector <selector>", "only objects with these labels")
+  return addFilterOptions(command)
     .option("--expression <cel>", "only events for which this CEL expression over `event` and `object` is true")
     .option(
       "--changed-path <list>",

@@ -1,25 +1,17 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { collect, integer, oneOf } from "../args.js";
+import { integer } from "../args.js";
 import { type Ctx, type Io, contextOf } from "../context.js";
 import { CliError, EXIT_FAILURE } from "../errors.js";
+import { type FilterOptions, addFilterOptions } from "../filter-options.js";
 import { readSse } from "../sse.js";
 import { tailLine } from "../tail-line.js";
 import { clean } from "../text.js";
 import { EnvelopeSchema } from "../views.js";
 
-interface TailOptions {
-  cluster?: string[];
-  resource?: string[];
-  namespace?: string[];
-  excludeNamespace?: string[];
-  namePattern?: string[];
-  eventType?: string[];
-  labelSelector?: string;
+interface TailOptions extends FilterOptions {
   count?: number;
 }
-
-const EVENT_TYPES = ["ADDED", "MODIFIED", "DELETED"] as const;
 
 /** The stream's query: a server's filters, lists comma separated. */
 function tailQuery(o: TailOptions): Record<string, string | undefined> {
@@ -35,16 +27,9 @@ function tailQuery(o: TailOptions): Record<string, string | undefined> {
 }
 
 export function addTailCommand(program: Command, io: Io): void {
-  program
-    .command("tail")
-    .description("follow events live as the watchers publish them (Ctrl-C stops, exit 0)")
-    .option("--cluster <list>", "only these clusters (comma separated or repeated)", collect)
-    .option("--resource <list>", "only these resources (e.g. ingresses)", collect)
-    .option("--namespace <list>", "only these namespaces", collect)
-    .option("--exclude-namespace <list>", "never these namespaces", collect)
-    .option("--name-pattern <list>", "only objects whose name matches one of these globs (* and ?)", collect)
-    .option("--event-type <list>", "only these event types: ADDED, MODIFIED, DELETED", oneOf(EVENT_TYPES))
-    .option("--label-selector <selector>", "only objects with these labels")
+  addFilterOptions(
+    program.command("tail").description("follow events live as the watchers publish them (Ctrl-C stops, exit 0)"),
+  )
     .option("--count <n>", "stop after this many events", integer(1, 1_000_000))
     .action(async (options: TailOptions, command: Command) => {
       await tail(contextOf(command, io), options);
