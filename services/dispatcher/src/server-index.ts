@@ -15,6 +15,7 @@ import {
   isActive,
   openServer,
 } from "@mcic/core";
+import { MatchingIndex } from "./matching-index.js";
 
 /**
  * A server ready for delivery: filters compiled, secret and headers opened once. During a secret
@@ -47,13 +48,15 @@ export interface ServerIndexOptions {
   onFilterError?: (server: string, err: Error, e: Envelope) => void;
 }
 
+const filtersOf = (t: Target) => t.stored.filters;
+
 /**
  * The enabled servers, kept current from change notices (plus a periodic reload as a safety net),
  * so matching an event never reads Redis.
  */
 export class ServerIndex {
   readonly #o: ServerIndexOptions;
-  #targets: Target[] = [];
+  #index = new MatchingIndex<Target>([], filtersOf);
   #byName = new Map<string, Target>();
   #disabled = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -86,9 +89,9 @@ export class ServerIndex {
     clearInterval(this.#timer);
   }
 
-  /** Servers that want this event. */
+  /** Servers that want this event, in registration list order. */
   match(e: Envelope): Target[] {
-    return this.#targets.filter((t) => t.matches(e));
+    return this.#index.match(e);
   }
 
   /** Names of the servers receiving events now. */
@@ -118,7 +121,7 @@ export class ServerIndex {
       const byName = new Map(targets.map((t) => [t.name, t]));
       const dropped = this.names().filter((name) => !byName.has(name));
       this.#disabled = new Set(servers.filter((s) => !active.includes(s)).map((s) => s.name));
-      this.#targets = targets;
+      this.#index = new MatchingIndex(targets, filtersOf);
       this.#byName = byName;
       this.#o.onReloaded?.(revision, dropped);
     },
