@@ -4,7 +4,7 @@
 // object has arrived. Then STEADY_SECONDS of changes paced at SHARE (default 20%) of that rate,
 // spread over every cluster and object, each one's latency from its write to its arrival, split at
 // the watcher's publish (the JetStream message timestamp). `npm run bench:latency -w @mcic/bench`.
-import { fork } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -211,10 +211,49 @@ const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
 const js = jetstream(nc);
 const ordered = await js.consumers.get(stream, { opt_start_seq: firstSeq });
 const messages = await ordered.consume();
+let sampleBody: Uint8Array = new Uint8Array();
 for await (const m of messages) {
+  sampleBody = m.data;
   publishedAt.set(m.json<Envelope>().id, m.info.timestampNanos / 1000 - wallOffsetUs);
   if (m.seq >= lastSeq) break;
 }
+
+// 3. The floor of the published -> delivery hop on this machine now: the same bodies at the same
+// pace through JetStream, a minimal relay process (consume, POST, ack) and the same receiver.
+await jsm.streams.add({ name: "FLOOR", subjects: ["floor.>"] });
+const relay = spawn(
+  process.execPath,
+  [join(here, "latency-floor-relay.js"), nats.url, "FLOOR", `http://127.0.0.1:${port}/floor`],
+  {
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
+await new Promise<void>((resolve, reject) => {
+  relay.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
+  relay.once("exit", (code) => reject(new Error(`floor relay exited with ${code}`)));
+});
+const floorSent = new Map<string, number>();
+const floorAcks: Promise<unknown>[] = [];
+const floorStart = nowUs();
+for (let i = 0; i < count; i++) {
+  const due = floorStart + (i * 1e6) / rate;
+  const wait = due - nowUs();
+  if (wait > 1000) await new Promise((r) => setTimeout(r, Math.floor(wait / 1000)));
+  const id = `floor/${i}`;
+  floorSent.set(id, nowUs());
+  floorAcks.push(js.publish("floor.x", sampleBody, { msgID: id }));
+}
+await Promise.all(floorAcks);
+await waitFor(() => [...floorSent.keys()].every((id) => arrivals.has(id)), {
+  timeoutMs: 60_000,
+  intervalMs: 20,
+  message: "every floor message delivered",
+}).catch(() => console.error("floor relay: not every message arrived within 60 s"));
+relay.kill("SIGTERM");
+const floor = [...floorSent].flatMap(([id, at]) => {
+  const arrived = arrivals.get(id);
+  return arrived === undefined ? [] : [(arrived - at) / 1000];
+});
 
 const total: number[] = [];
 const toPublish: number[] = [];
@@ -241,6 +280,7 @@ console.log(
 console.log(`change -> delivery     ${fmt(total)}`);
 console.log(`change -> published    ${fmt(toPublish)}`);
 console.log(`published -> delivery ${fmt(toArrival)}`);
+console.log(`floor: publish -> minimal relay -> receiver  ${fmt(floor)}`);
 for (const [i, s] of services.entries()) {
   console.log(
     `${s.name.padEnd(10)} CPU ${(((cpu[i] as number) * 1e6) / count).toFixed(0)} µs/change, event-loop lag max ${((lagMax[i] as number) * 1000).toFixed(1)} ms, GC ${((gc[i] as number) * 1000).toFixed(0)} ms`,
@@ -277,6 +317,16 @@ const rows: BenchRow[] = [
       `change->published p99 ${percentile(toPublish, 99).toFixed(1)} ms, published->delivery p99 ${percentile(toArrival, 99).toFixed(1)} ms; ` +
       `bench process timer lateness p99 ${ownDelayMs.p99.toFixed(1)} ms, max ${ownDelayMs.max.toFixed(1)} ms; load ${(loadavg()[0] ?? 0).toFixed(1)}; ` +
       `event-loop lag max ${services.map((s, i) => `${s.name} ${((lagMax[i] as number) * 1000).toFixed(0)} ms`).join(", ")}`,
+  },
+  {
+    part: "latency",
+    label: "floor: JetStream -> minimal relay -> receiver, same pace",
+    role: "baseline",
+    rate,
+    unit: "messages/s",
+    p50Ms: percentile(floor, 50),
+    p99Ms: percentile(floor, 99),
+    note: `the published -> delivery hop without mcic's work; mcic's p99 of that hop is ${(percentile(toArrival, 99) / percentile(floor, 99)).toFixed(1)}x it`,
   },
 ];
 console.log(
