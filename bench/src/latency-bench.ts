@@ -4,7 +4,7 @@
 // object has arrived. Then STEADY_SECONDS of changes paced at SHARE (default 20%) of that rate,
 // spread over every cluster and object, each one's latency from its write to its arrival, split at
 // the watcher's publish (the JetStream message timestamp). `npm run bench:latency -w @mcic/bench`.
-import { fork, spawn } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -12,7 +12,6 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  type Envelope,
   Registry,
   SecretBox,
   ensureEventsStream,
@@ -166,6 +165,83 @@ let maxRate = 0;
   );
 }
 
+/** Calls write(i) count times, the i-th at start + i/rate; returns when each was called (µs). */
+async function paced(count: number, rate: number, write: (i: number) => string): Promise<Map<string, number>> {
+  const at = new Map<string, number>();
+  const start = nowUs();
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1e6) / rate - nowUs();
+    if (wait > 1000) await new Promise((r) => setTimeout(r, Math.floor(wait / 1000)));
+    const before = nowUs();
+    at.set(write(i), before);
+  }
+  return at;
+}
+
+/**
+ * The JetStream timestamp (wall clock, put on the monotonic clock) of each message of a stream
+ * from firstSeq on, by the id idOf reads from it.
+ */
+async function publishTimes(
+  name: string,
+  firstSeq: number,
+  idOf: (m: { data: Uint8Array; headers?: { get(k: string): string } }) => string,
+): Promise<{ at: Map<string, number> }> {
+  const wallOffsetUs = Date.now() * 1000 - nowUs();
+  const at = new Map<string, number>();
+  const lastSeq = (await jsm.streams.info(name)).state.last_seq;
+  if (lastSeq < firstSeq) return { at };
+  const ordered = await jetstream(nc).consumers.get(name, { opt_start_seq: firstSeq });
+  for await (const m of await ordered.consume()) {
+    at.set(idOf(m), m.info.timestampNanos / 1000 - wallOffsetUs);
+    if (m.seq >= lastSeq) break;
+  }
+  return { at };
+}
+
+/** Starts a floor process (bench/dist/src/<script>) and waits for its "ready". */
+async function startFloor(script: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return child;
+}
+
+// Floors, one per hop, at the same pace at the same time (so on the same machine load): for
+// published -> delivery, the same bodies through JetStream, a minimal relay process (consume,
+// POST, ack) and the same receiver; for change -> published, kube-sim writes to a cluster mcic does
+// not watch, published by a minimal watcher process (one watch, parse, js.publish).
+const js = jetstream(nc);
+const sampleBody = (await jsm.streams.getMessage(stream, { last_by_subj: "mcic.events.>" }))?.data ?? new Uint8Array();
+await jsm.streams.add({ name: "FLOOR", subjects: ["floor.>"] });
+const relay = await startFloor("latency-floor-relay.js", [nats.url, "FLOOR", `http://127.0.0.1:${port}/floor`]);
+const floorCluster = sim.cluster("floor");
+for (let o = 0; o < OBJECTS; o++) {
+  floorCluster.create(RESOURCE, { metadata: { namespace: "bench", name: `o${o}` }, data: { v: "0" } });
+}
+await jsm.streams.add({ name: "FLOORW", subjects: ["floorw.>"] });
+const floorWatch = await startFloor("latency-floor-watch.js", [
+  floorCluster.url,
+  "bench",
+  "bench",
+  nats.url,
+  "floorw.x",
+]);
+const floorAcks: Promise<unknown>[] = [];
+const relayFloor = (i: number) => {
+  floorAcks.push(js.publish("floor.x", sampleBody, { msgID: `floor/${i}` }));
+  return `floor/${i}`;
+};
+const watchFloor = (i: number) => {
+  const w = floorCluster.update(RESOURCE, {
+    metadata: { namespace: "bench", name: `o${i % OBJECTS}` },
+    data: { v: String(++seq) },
+  });
+  return `${w.metadata.uid}/${w.metadata.resourceVersion}`;
+};
+
 // 2. Steady changes at SHARE of it.
 const rate = RATE ?? maxRate * SHARE;
 const count = Math.round(rate * STEADY_SECONDS);
@@ -180,15 +256,12 @@ const cpuBefore = services.map((s) => processStats(s.child.pid as number).cpuSec
 // every hop of a change (kube-sim, watcher, NATS, dispatcher, receiver) also pays on this machine.
 const ownDelay = monitorEventLoopDelay({ resolution: 1 });
 ownDelay.enable();
-const written = new Map<string, number>();
 const steadyStart = nowUs();
-for (let i = 0; i < count; i++) {
-  const due = steadyStart + (i * 1e6) / rate;
-  const wait = due - nowUs();
-  if (wait > 1000) await new Promise((r) => setTimeout(r, Math.floor(wait / 1000)));
-  const at = nowUs();
-  written.set(change(i), at);
-}
+const [written, floorSent, floorWritten] = await Promise.all([
+  paced(count, rate, change),
+  paced(count, rate, relayFloor),
+  paced(count, rate, watchFloor),
+]);
 const writeSeconds = (nowUs() - steadyStart) / 1e6;
 ownDelay.disable();
 const ownDelayMs = { p50: ownDelay.percentile(50) / 1e6, p99: ownDelay.percentile(99) / 1e6, max: ownDelay.max / 1e6 };
@@ -204,45 +277,8 @@ const cpu = services.map((s, i) => processStats(s.child.pid as number).cpuSecond
 const lagMax = await Promise.all(services.map(lag));
 const gc = (await Promise.all(services.map(gcSeconds))).map((v, i) => v - (gcBefore[i] as number));
 
-// Stage split at the JetStream message timestamp (wall clock, nanoseconds), put on the monotonic clock.
-const wallOffsetUs = Date.now() * 1000 - nowUs();
-const publishedAt = new Map<string, number>();
-const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
-const js = jetstream(nc);
-const ordered = await js.consumers.get(stream, { opt_start_seq: firstSeq });
-const messages = await ordered.consume();
-let sampleBody: Uint8Array = new Uint8Array();
-for await (const m of messages) {
-  sampleBody = m.data;
-  publishedAt.set(m.json<Envelope>().id, m.info.timestampNanos / 1000 - wallOffsetUs);
-  if (m.seq >= lastSeq) break;
-}
-
-// 3. The floor of the published -> delivery hop on this machine now: the same bodies at the same
-// pace through JetStream, a minimal relay process (consume, POST, ack) and the same receiver.
-await jsm.streams.add({ name: "FLOOR", subjects: ["floor.>"] });
-const relay = spawn(
-  process.execPath,
-  [join(here, "latency-floor-relay.js"), nats.url, "FLOOR", `http://127.0.0.1:${port}/floor`],
-  {
-    stdio: ["ignore", "pipe", "inherit"],
-  },
-);
-await new Promise<void>((resolve, reject) => {
-  relay.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
-  relay.once("exit", (code) => reject(new Error(`floor relay exited with ${code}`)));
-});
-const floorSent = new Map<string, number>();
-const floorAcks: Promise<unknown>[] = [];
-const floorStart = nowUs();
-for (let i = 0; i < count; i++) {
-  const due = floorStart + (i * 1e6) / rate;
-  const wait = due - nowUs();
-  if (wait > 1000) await new Promise((r) => setTimeout(r, Math.floor(wait / 1000)));
-  const id = `floor/${i}`;
-  floorSent.set(id, nowUs());
-  floorAcks.push(js.publish("floor.x", sampleBody, { msgID: id }));
-}
+// Stage split at the JetStream message timestamp.
+const publishedAt = (await publishTimes(stream, firstSeq, (m) => String(m.headers?.get("Nats-Msg-Id")))).at;
 await Promise.all(floorAcks);
 await waitFor(() => [...floorSent.keys()].every((id) => arrivals.has(id)), {
   timeoutMs: 60_000,
@@ -253,6 +289,17 @@ relay.kill("SIGTERM");
 const floor = [...floorSent].flatMap(([id, at]) => {
   const arrived = arrivals.get(id);
   return arrived === undefined ? [] : [(arrived - at) / 1000];
+});
+await waitFor(async () => (await jsm.streams.info("FLOORW")).state.messages >= count, {
+  timeoutMs: 60_000,
+  intervalMs: 20,
+  message: "every floor change published",
+}).catch(() => console.error("floor watch: not every change published within 60 s"));
+floorWatch.kill("SIGTERM");
+const floorPublished = (await publishTimes("FLOORW", 1, (m) => String(m.headers?.get("Nats-Msg-Id")))).at;
+const floorWatchMs = [...floorWritten].flatMap(([id, at]) => {
+  const published = floorPublished.get(id);
+  return published === undefined ? [] : [(published - at) / 1000];
 });
 
 const total: number[] = [];
@@ -280,6 +327,7 @@ console.log(
 console.log(`change -> delivery     ${fmt(total)}`);
 console.log(`change -> published    ${fmt(toPublish)}`);
 console.log(`published -> delivery ${fmt(toArrival)}`);
+console.log(`floor: change -> minimal watcher -> published  ${fmt(floorWatchMs)}`);
 console.log(`floor: publish -> minimal relay -> receiver  ${fmt(floor)}`);
 for (const [i, s] of services.entries()) {
   console.log(
@@ -317,6 +365,16 @@ const rows: BenchRow[] = [
       `change->published p99 ${percentile(toPublish, 99).toFixed(1)} ms, published->delivery p99 ${percentile(toArrival, 99).toFixed(1)} ms; ` +
       `bench process timer lateness p99 ${ownDelayMs.p99.toFixed(1)} ms, max ${ownDelayMs.max.toFixed(1)} ms; load ${(loadavg()[0] ?? 0).toFixed(1)}; ` +
       `event-loop lag max ${services.map((s, i) => `${s.name} ${((lagMax[i] as number) * 1000).toFixed(0)} ms`).join(", ")}`,
+  },
+  {
+    part: "latency",
+    label: "floor: kube-sim -> minimal watcher -> JetStream, same pace",
+    role: "baseline",
+    rate,
+    unit: "changes/s",
+    p50Ms: percentile(floorWatchMs, 50),
+    p99Ms: percentile(floorWatchMs, 99),
+    note: `the change -> published hop without mcic's work; mcic's p99 of that hop is ${(percentile(toPublish, 99) / percentile(floorWatchMs, 99)).toFixed(1)}x it`,
   },
   {
     part: "latency",
