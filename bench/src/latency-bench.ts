@@ -11,20 +11,14 @@ import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  Registry,
-  SecretBox,
-  ensureEventsStream,
-  eventsStreamName,
-  generateWebhookSecret,
-  sealContext,
-} from "@mcic/core";
+import { Registry, SecretBox, ensureEventsStream, eventsStreamName, sealContext } from "@mcic/core";
 import { startNats, startRedis, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
 import { type ServiceProcess, scrapeMetric, startService } from "@mcic/test/support";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
+import { benchServer } from "./bench-server.js";
 import type { ReceiverMessage } from "./latency-receiver.js";
 import { processStats } from "./process-stats.js";
 import { type BenchRow, percentile, writeResults } from "./results.js";
@@ -83,22 +77,7 @@ for (let c = 0; c < CLUSTERS; c++) {
     updatedAt: now,
   });
 }
-await registry.createServer({
-  name: "receiver",
-  url: `http://127.0.0.1:${port}/hook`,
-  filters: {},
-  headers: box.seal("{}", sealContext.serverHeaders("receiver")),
-  secret: box.seal(generateWebhookSecret(), sealContext.serverSecret("receiver")),
-  includeSecretData: false,
-  snapshot: false,
-  enabled: true,
-  payload: "full",
-  includeManagedFields: false,
-  disableAfterSeconds: 432_000,
-  retry: {},
-  createdAt: now,
-  updatedAt: now,
-});
+await registry.createServer(benchServer(box, "receiver", `http://127.0.0.1:${port}/hook`, {}));
 
 const env = {
   NATS_URL: nats.url,

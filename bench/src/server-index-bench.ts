@@ -8,19 +8,17 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   type Envelope,
   type ServerFilters,
-  type StoredServer,
   Registry,
   SecretBox,
   compileFilters,
   createLogger,
   envelopeId,
-  generateWebhookSecret,
-  sealContext,
 } from "@mcic/core";
 import { startRedis } from "@mcic/core/testing";
 import { MatchingIndex } from "@mcic/dispatcher/matching-index";
 import { ServerIndex } from "@mcic/dispatcher/server-index";
 import { Redis } from "ioredis";
+import { benchServer } from "./bench-server.js";
 import { type BenchRow, type BenchTarget, writeResults } from "./results.js";
 
 const SIZES = (process.env.SIZES ?? "10,1000,10000").split(",").map(Number);
@@ -191,23 +189,7 @@ const redis = new Redis(redisServer.url);
 const subscriber = new Redis(redisServer.url);
 const registry = new Registry({ redis, prefix: "mcic" });
 const box = new SecretBox(randomBytes(32));
-const now = new Date().toISOString();
-const stored = (i: number): StoredServer => ({
-  name: `s${i}`,
-  url: `http://127.0.0.1:9/s${i}`,
-  filters: filtersOf(i, RELOAD_SERVERS),
-  headers: box.seal("{}", sealContext.serverHeaders(`s${i}`)),
-  secret: box.seal(generateWebhookSecret(), sealContext.serverSecret(`s${i}`)),
-  includeSecretData: false,
-  snapshot: false,
-  enabled: true,
-  payload: "full",
-  includeManagedFields: false,
-  disableAfterSeconds: 432_000,
-  retry: {},
-  createdAt: now,
-  updatedAt: now,
-});
+const stored = (i: number) => benchServer(box, `s${i}`, `http://127.0.0.1:9/s${i}`, filtersOf(i, RELOAD_SERVERS));
 for (let i = 0; i < RELOAD_SERVERS; i += 200) {
   await Promise.all(
     Array.from({ length: Math.min(200, RELOAD_SERVERS - i) }, (_, k) => registry.createServer(stored(i + k))),
