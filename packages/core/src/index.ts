@@ -119,7 +119,15 @@ export {
   type ServerStatusField,
 } from "./server-status.js";
 export { openServer, openServerHeaders, SealedServerError } from "./open-server.js";
-export { allowsResource, compileFilters, type EnvelopeMatcher, type FilterOptions } from "./server-filter.js";
+export {
+  allowsResource,
+  compileFilters,
+  eventResourceKeys,
+  pinnedKeys,
+  type EnvelopeMatcher,
+  type FilterOptions,
+  type PinnedKeys,
+} from "./server-filter.js";
 export {
   CEL_COST_LIMIT,
   type CompiledExpression,

@@ -47,6 +47,31 @@ export function compileFilters(filters: ServerFilters, options: FilterOptions = 
   };
 }
 
+/**
+ * The values a server's filters pin an event's cluster, namespace and resource to (absent: any),
+ * exactly as compileFilters compares them: an event can match only if its value (for resources,
+ * either of eventResourceKeys) is in each pinned list. A matching index keys servers by these.
+ */
+export interface PinnedKeys {
+  clusters?: string[];
+  namespaces?: string[];
+  resources?: string[];
+}
+
+export function pinnedKeys(filters: ServerFilters): PinnedKeys {
+  const keys: PinnedKeys = {};
+  if (filters.clusters && filters.clusters.length > 0) keys.clusters = [...new Set(filters.clusters)];
+  if (filters.namespaces && filters.namespaces.length > 0) keys.namespaces = [...new Set(filters.namespaces)];
+  if (filters.resources && filters.resources.length > 0)
+    keys.resources = [...new Set(filters.resources.map(canonical))];
+  return keys;
+}
+
+/** The two names a resource filter may give an event's resource: its plural and `group/version/resource`. */
+export function eventResourceKeys(e: Pick<Envelope, "group" | "version" | "resource">): [string, string] {
+  return [e.resource, qualified(e)];
+}
+
 function evaluated(expression: CompiledExpression, e: Envelope, options: FilterOptions): boolean {
   try {
     return expression.evaluate(e);
