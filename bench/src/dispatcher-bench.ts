@@ -166,162 +166,172 @@ async function minimalLoop(fanout: number, events: number): Promise<DeliveryRun>
   }
 }
 
+const elapsed = () => `${fmt((epochMs() - performance.timeOrigin) / 1000)} s`;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const cpuText = (cpu: Record<string, number>) =>
   Object.entries(cpu)
     .map(([name, us]) => `${name} ${fmt(us)}`)
     .join(", ");
 
-const rows: BenchRow[] = [];
-const targets: BenchTarget[] = [];
+/** Every part MODE asks for, in one run; the caller cleans up whatever happens. */
+async function measure(): Promise<void> {
+  const rows: BenchRow[] = [];
+  const targets: BenchTarget[] = [];
 
-if (runs("fanout")) {
-  console.log("deliveries/s (share of raw POST) | p50 / p99 ms | CPU µs per delivery by process");
-  for (const fanout of FANOUTS) {
-    // Fan-out 100 is there to show the trend; half the deliveries keep the run short.
-    const events = Math.max(1, Math.round((fanout >= 100 ? DELIVERIES / 2 : DELIVERIES) / fanout));
-    const sc = fanoutScenario(fanout, events);
-    await prepareMcic(sc);
-    const raw = await rawPost(fanout, events);
-    const loop = await minimalLoop(fanout, events);
-    const mcic = await throughMcic(sc, runEnvelopes(sc.cluster, events));
-    const measured: [string, BenchRow["role"], DeliveryRun, string][] = [
-      ["raw POST (ceiling)", "ceiling", raw, "latency: request start to arrival"],
-      ["minimal loop (baseline)", "baseline", loop, "latency: publish to arrival (backlog drained)"],
-      ["mcic", "mcic", mcic, "latency: publish to arrival (backlog drained)"],
-    ];
-    for (const [what, role, r, note] of measured) {
-      const label = `${what}, fan-out ${fanout}`;
-      const share = r.rate / raw.rate;
-      rows.push({
-        part: "dispatcher",
-        label,
-        role,
-        rate: r.rate,
-        unit: "deliveries/s",
-        shareOfCeiling: share,
-        cpuUsPer: r.cpuUsPer,
-        p50Ms: r.p50Ms,
-        p99Ms: r.p99Ms,
-        note: `${fmt(r.deliveries)} deliveries; ${note}`,
-      });
-      console.log(
-        `${label.padEnd(36)} ${fmt(r.rate).padStart(7)}/s (${fmt(share * 100)}%) | ${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)} | ${cpuText(r.cpuUsPer)}`,
-      );
-    }
-    if (fanout === 1 || fanout === 10) {
-      targets.push({
-        name: `dispatcher CPU per delivery <= 1.2x the minimal loop's, fan-out ${fanout}`,
-        value: (mcic.cpuUsPer.dispatcher ?? Number.NaN) / (loop.cpuUsPer.loop ?? Number.NaN),
-        limit: 1.2,
-        comparison: "<=",
-        unit: "x",
-      });
-      targets.push({
-        name: `dispatcher deliveries/s >= ${fanout === 1 ? 30 : 50}% of raw POST, fan-out ${fanout}`,
-        value: mcic.rate / raw.rate,
-        limit: fanout === 1 ? 0.3 : 0.5,
-        comparison: ">=",
-      });
-    }
-  }
-  writeResults("dispatcher", rows, targets);
-}
-
-if (runs("cel")) {
-  console.log(
-    "\n100 servers | without expressions: deliveries/s  CPU µs/event | with CEL: deliveries/s  CPU µs/event | ratio (rate, CPU)",
-  );
-  for (const { label, plain, cel } of celComparisons(Number(process.env.CEL_EVENTS ?? 2000))) {
-    // Alternated, twice each, so drift on the shared machine hits both sides alike.
-    const sums = {
-      plain: { elapsed: 0, cpu: 0, deliveries: 0, events: 0 },
-      cel: { elapsed: 0, cpu: 0, deliveries: 0, events: 0 },
-    };
-    for (let round = 0; round < 2; round++) {
-      for (const [side, sc] of [
-        ["plain", plain(round)],
-        ["cel", cel(round)],
-      ] as const) {
-        await prepareMcic(sc);
-        const r = await throughMcic(
-          sc,
-          Array.from({ length: sc.events }, (_, i) => sc.envelope(i + 1)),
+  if (runs("fanout")) {
+    console.log("deliveries/s (share of raw POST) | p50 / p99 ms | CPU µs per delivery by process");
+    for (const fanout of FANOUTS) {
+      // Fan-out 100 is there to show the trend; half the deliveries keep the run short.
+      const events = Math.max(1, Math.round((fanout >= 100 ? DELIVERIES / 2 : DELIVERIES) / fanout));
+      const sc = fanoutScenario(fanout, events);
+      await prepareMcic(sc);
+      const raw = await rawPost(fanout, events);
+      const loop = await minimalLoop(fanout, events);
+      const mcic = await throughMcic(sc, runEnvelopes(sc.cluster, events));
+      const measured: [string, BenchRow["role"], DeliveryRun, string][] = [
+        ["raw POST (ceiling)", "ceiling", raw, "latency: request start to arrival"],
+        ["minimal loop (baseline)", "baseline", loop, "latency: publish to arrival (backlog drained)"],
+        ["mcic", "mcic", mcic, "latency: publish to arrival (backlog drained)"],
+      ];
+      for (const [what, role, r, note] of measured) {
+        const label = `${what}, fan-out ${fanout}`;
+        const share = r.rate / raw.rate;
+        rows.push({
+          part: "dispatcher",
+          label,
+          role,
+          rate: r.rate,
+          unit: "deliveries/s",
+          shareOfCeiling: share,
+          cpuUsPer: r.cpuUsPer,
+          p50Ms: r.p50Ms,
+          p99Ms: r.p99Ms,
+          note: `${fmt(r.deliveries)} deliveries; ${note}`,
+        });
+        console.log(
+          `[${elapsed()}] ${label.padEnd(36)} ${fmt(r.rate).padStart(7)}/s (${fmt(share * 100)}%) | ${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)} | ${cpuText(r.cpuUsPer)}`,
         );
-        const acc = sums[side];
-        acc.elapsed += sc.deliveries / r.rate;
-        acc.cpu += ((r.cpuUsPer.dispatcher ?? 0) * sc.deliveries) / 1e6;
-        acc.deliveries += sc.deliveries;
-        acc.events += sc.events;
+      }
+      if (fanout === 1 || fanout === 10) {
+        targets.push({
+          name: `dispatcher CPU per delivery <= 1.2x the minimal loop's, fan-out ${fanout}`,
+          value: (mcic.cpuUsPer.dispatcher ?? Number.NaN) / (loop.cpuUsPer.loop ?? Number.NaN),
+          limit: 1.2,
+          comparison: "<=",
+          unit: "x",
+        });
+        targets.push({
+          name: `dispatcher deliveries/s >= ${fanout === 1 ? 30 : 50}% of raw POST, fan-out ${fanout}`,
+          value: mcic.rate / raw.rate,
+          limit: fanout === 1 ? 0.3 : 0.5,
+          comparison: ">=",
+        });
       }
     }
-    const rate = (s: "plain" | "cel") => sums[s].deliveries / sums[s].elapsed;
-    const cpuPerEvent = (s: "plain" | "cel") => (sums[s].cpu / sums[s].events) * 1e6;
-    console.log(
-      [
-        label.padEnd(11),
-        `${rate("plain").toFixed(0).padStart(33)}  ${cpuPerEvent("plain").toFixed(0).padStart(12)}`,
-        `${rate("cel").toFixed(0).padStart(21)}  ${cpuPerEvent("cel").toFixed(0).padStart(12)}`,
-        `${((rate("cel") / rate("plain")) * 100).toFixed(0)}%, ${((cpuPerEvent("cel") / cpuPerEvent("plain")) * 100).toFixed(0)}%`,
-      ].join(" | "),
-    );
-    const [plainMatch, celMatch] = [matchMicros(plain(9)), matchMicros(cel(9))];
-    console.log(
-      `${"".padEnd(11)} | matching one event against the 100 servers' filters: ${plainMatch.toFixed(1)} µs without, ` +
-        `${celMatch.toFixed(1)} µs with CEL (+${(((celMatch - plainMatch) / cpuPerEvent("plain")) * 100).toFixed(2)}% of the dispatcher's CPU per event)`,
-    );
+    writeResults("dispatcher", rows, targets);
   }
-  console.log("target: with CEL within 20% of without (rate ratio >= 80%)");
+
+  if (runs("cel")) {
+    console.log(
+      "\n100 servers | without expressions: deliveries/s  CPU µs/event | with CEL: deliveries/s  CPU µs/event | ratio (rate, CPU)",
+    );
+    for (const { label, plain, cel } of celComparisons(Number(process.env.CEL_EVENTS ?? 2000))) {
+      // Alternated, twice each, so drift on the shared machine hits both sides alike.
+      const sums = {
+        plain: { elapsed: 0, cpu: 0, deliveries: 0, events: 0 },
+        cel: { elapsed: 0, cpu: 0, deliveries: 0, events: 0 },
+      };
+      for (let round = 0; round < 2; round++) {
+        for (const [side, sc] of [
+          ["plain", plain(round)],
+          ["cel", cel(round)],
+        ] as const) {
+          await prepareMcic(sc);
+          const r = await throughMcic(
+            sc,
+            Array.from({ length: sc.events }, (_, i) => sc.envelope(i + 1)),
+          );
+          const acc = sums[side];
+          acc.elapsed += sc.deliveries / r.rate;
+          acc.cpu += ((r.cpuUsPer.dispatcher ?? 0) * sc.deliveries) / 1e6;
+          acc.deliveries += sc.deliveries;
+          acc.events += sc.events;
+        }
+      }
+      const rate = (s: "plain" | "cel") => sums[s].deliveries / sums[s].elapsed;
+      const cpuPerEvent = (s: "plain" | "cel") => (sums[s].cpu / sums[s].events) * 1e6;
+      console.log(
+        [
+          label.padEnd(11),
+          `${rate("plain").toFixed(0).padStart(33)}  ${cpuPerEvent("plain").toFixed(0).padStart(12)}`,
+          `${rate("cel").toFixed(0).padStart(21)}  ${cpuPerEvent("cel").toFixed(0).padStart(12)}`,
+          `${((rate("cel") / rate("plain")) * 100).toFixed(0)}%, ${((cpuPerEvent("cel") / cpuPerEvent("plain")) * 100).toFixed(0)}%`,
+        ].join(" | "),
+      );
+      const [plainMatch, celMatch] = [matchMicros(plain(9)), matchMicros(cel(9))];
+      console.log(
+        `${"".padEnd(11)} | matching one event against the 100 servers' filters: ${plainMatch.toFixed(1)} µs without, ` +
+          `${celMatch.toFixed(1)} µs with CEL (+${(((celMatch - plainMatch) / cpuPerEvent("plain")) * 100).toFixed(2)}% of the dispatcher's CPU per event)`,
+      );
+    }
+    console.log("target: with CEL within 20% of without (rate ratio >= 80%)");
+  }
+
+  // The replicas measure their own dispatchers on the same backlog.
+  await dispatcher.kill("SIGTERM");
+
+  if (runs("replicas")) {
+    const replicaRows: BenchRow[] = [];
+    const measuredRuns: ReplicaRun[] = [];
+    console.log("\nreplicas on one backlog (fan-out 1) | deliveries/s once all ready | split | CPU µs per delivery");
+    for (const count of REPLICAS) {
+      const cluster = `replicas-${count}`;
+      // Registered while no dispatcher runs: the replicas read them at start.
+      await registerServers(registry, box, receiver.base, 1, () => ({ clusters: [cluster] }));
+      const r = await measureReplicas({
+        replicas: count,
+        envelopes: runEnvelopes(cluster, REPLICA_DELIVERIES),
+        events,
+        receiver,
+        env: dispatcherEnv,
+        nodeArgs: nodeArgs("DISPATCHER_NODE_ARGS"),
+        others: { receiver: receiver.pid, ...pids },
+      });
+      measuredRuns.push(r);
+      const total = r.split.reduce((a, b) => a + b, 0);
+      const split = r.split.map((n) => `${fmt((n / total) * 100)}%`).join(" / ");
+      const allCpu = Object.entries(r.cpuUsPer)
+        .filter(([name]) => !name.startsWith("dispatcher "))
+        .reduce((sum, [, us]) => sum + us, 0);
+      // Two cores give 2 s of CPU per second: the rate they allow at this CPU per delivery.
+      const coresAllow = 2e6 / allCpu;
+      replicaRows.push({
+        part: "replicas",
+        label: `mcic, ${count} replica${count === 1 ? "" : "s"}`,
+        role: "mcic",
+        rate: r.rate,
+        unit: "deliveries/s",
+        cpuUsPer: r.cpuUsPer,
+        note:
+          `${fmt((r.rate / (measuredRuns[0] as ReplicaRun).rate) * 100)}% of the first row's rate; split ${split}; ${fmt(r.beforeReady)} of ${fmt(r.deliveries)} delivered during the ` +
+          `${fmt(r.startupSeconds, 1)} s start; all processes' CPU allows ${fmt(coresAllow)}/s on 2 cores`,
+      });
+      console.log(
+        `${`${count} replica(s)`.padEnd(36)} ${fmt(r.rate).padStart(7)}/s | ${split} | ${cpuText(r.cpuUsPer)} (2 cores allow ${fmt(coresAllow)}/s)`,
+      );
+    }
+    writeResults("replicas", replicaRows);
+  }
 }
 
-await dispatcher.kill("SIGTERM");
-
-if (runs("replicas")) {
-  const replicaRows: BenchRow[] = [];
-  const measuredRuns: ReplicaRun[] = [];
-  console.log("\nreplicas on one backlog (fan-out 1) | deliveries/s once all ready | split | CPU µs per delivery");
-  for (const count of REPLICAS) {
-    const cluster = `replicas-${count}`;
-    // Registered while no dispatcher runs: the replicas read them at start.
-    await registerServers(registry, box, receiver.base, 1, () => ({ clusters: [cluster] }));
-    const r = await measureReplicas({
-      replicas: count,
-      envelopes: runEnvelopes(cluster, REPLICA_DELIVERIES),
-      events,
-      receiver,
-      env: dispatcherEnv,
-      nodeArgs: nodeArgs("DISPATCHER_NODE_ARGS"),
-      others: { receiver: receiver.pid, ...pids },
-    });
-    measuredRuns.push(r);
-    const total = r.split.reduce((a, b) => a + b, 0);
-    const split = r.split.map((n) => `${fmt((n / total) * 100)}%`).join(" / ");
-    const allCpu = Object.entries(r.cpuUsPer)
-      .filter(([name]) => !name.startsWith("dispatcher "))
-      .reduce((sum, [, us]) => sum + us, 0);
-    // Two cores give 2 s of CPU per second: the rate they allow at this CPU per delivery.
-    const coresAllow = 2e6 / allCpu;
-    replicaRows.push({
-      part: "replicas",
-      label: `mcic, ${count} replica${count === 1 ? "" : "s"}`,
-      role: "mcic",
-      rate: r.rate,
-      unit: "deliveries/s",
-      cpuUsPer: r.cpuUsPer,
-      note:
-        `${fmt((r.rate / (measuredRuns[0] as ReplicaRun).rate) * 100)}% of the first row's rate; split ${split}; ${fmt(r.beforeReady)} of ${fmt(r.deliveries)} delivered during the ` +
-        `${fmt(r.startupSeconds, 1)} s start; all processes' CPU allows ${fmt(coresAllow)}/s on 2 cores`,
-    });
-    console.log(
-      `${`${count} replica(s)`.padEnd(36)} ${fmt(r.rate).padStart(7)}/s | ${split} | ${cpuText(r.cpuUsPer)} (2 cores allow ${fmt(coresAllow)}/s)`,
-    );
-  }
-  writeResults("replicas", replicaRows);
+try {
+  await measure();
+} finally {
+  await dispatcher.kill("SIGTERM");
+  await receiver.stop();
+  await events.close();
+  await loopEvents.close();
+  redis.disconnect();
+  await Promise.all([nats.stop(), redisServer.stop()]);
 }
-
-console.log(`\ndone in ${fmt((epochMs() - performance.timeOrigin) / 1000)} s`);
-await receiver.stop();
-await events.close();
-await loopEvents.close();
-redis.disconnect();
-await Promise.all([nats.stop(), redisServer.stop()]);
+console.log(`\ndone in ${elapsed()}`);

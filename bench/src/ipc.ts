@@ -58,6 +58,11 @@ export async function stopHelper(child: ChildProcess): Promise<void> {
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable between processes. */
 export const epochMs = () => performance.timeOrigin + performance.now();
 
+/** In a helper: exit when the benchmark does (it crashed, or forgot us), instead of lingering. */
+export function exitWithParent(): void {
+  process.once("disconnect", () => process.exit(0));
+}
+
 /** Sends a message to the parent (helpers only). */
 export function toParent<T extends BenchMessage>(message: T): void {
   if (!process.send) throw new Error("not started by the benchmark (no IPC channel)");

@@ -7,7 +7,7 @@ import { type Envelope, Semaphore, signWebhook, toCloudEvent, webhookKey } from 
 import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { Agent } from "undici";
-import { type BenchMessage, toParent } from "./ipc.js";
+import { type BenchMessage, exitWithParent, toParent } from "./ipc.js";
 import type { LoopStartMessage } from "./minimal-loop-process.js";
 
 async function main(o: LoopStartMessage): Promise<void> {
@@ -88,4 +88,5 @@ process.once("message", (m: BenchMessage) => {
     process.exit(1);
   });
 });
+exitWithParent();
 toParent({ type: "ready" });

@@ -4,7 +4,7 @@
 import { toCloudEvent, signWebhook, webhookKey } from "@mcic/core";
 import { ingressEnvelope } from "@mcic/test/support";
 import { Pool } from "undici";
-import { type BenchMessage, epochMs, toParent } from "./ipc.js";
+import { type BenchMessage, epochMs, exitWithParent, toParent } from "./ipc.js";
 import type { RawDoneMessage, RawJobMessage } from "./raw-post.js";
 
 type Prepared = {
@@ -68,4 +68,5 @@ process.on("message", (m: BenchMessage) => {
     });
   else if (m.type === "stop") process.disconnect();
 });
+exitWithParent();
 toParent({ type: "ready" });

@@ -2,7 +2,7 @@
 // once and notes when each delivery the benchmark asked about arrived (bench/src/receiver.ts).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type BenchMessage, epochMs, toParent } from "./ipc.js";
+import { type BenchMessage, epochMs, exitWithParent, toParent } from "./ipc.js";
 import type { ArrivalsMessage, ExpectMessage } from "./receiver.js";
 
 interface Run {
@@ -47,4 +47,5 @@ process.on("message", (m: BenchMessage) => {
   }
 });
 
+exitWithParent();
 server.listen(0, "127.0.0.1", () => toParent({ type: "listening", port: (server.address() as AddressInfo).port }));

@@ -5,6 +5,7 @@
 import type { Envelope } from "@mcic/core";
 import { type EventPublisher, type ServiceProcess, scrapeMetric, startService } from "@mcic/test/support";
 import { cpuMicrosPer, cpuSnapshot } from "./cpu-meter.js";
+import { publishTimed } from "./delivery-run.js";
 import { epochMs } from "./ipc.js";
 import type { BenchReceiver } from "./receiver.js";
 
@@ -36,7 +37,7 @@ export async function measureReplicas(o: {
 }): Promise<ReplicaRun> {
   const ids = o.envelopes.map((e) => e.id);
   const arrived = await o.receiver.expect(ids, 1, 600_000);
-  await o.events.publish(o.envelopes);
+  await publishTimed(o.events, o.envelopes);
   const spawned = epochMs();
   const services = Array.from({ length: o.replicas }, () => startService("dispatcher", o.env, o.nodeArgs));
   try {
