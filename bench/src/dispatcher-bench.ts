@@ -6,7 +6,9 @@
 //   REPLICA_DELIVERIES=30000; MODE=fanout|replicas|cel|all (default fanout and replicas; cel: 100
 //   servers with and without CEL filters, cel-scenarios.ts, printed only);
 //   DISPATCHER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the dispatchers,
-//   LOOP_NODE_ARGS the minimal loop.
+//   LOOP_NODE_ARGS the minimal loop; COMPARE_MAIN=<another tree>/services/dispatcher/dist/main.js
+//   adds a row per fan-out for that build of the dispatcher (printed only), to compare two builds
+//   in one run.
 import { randomBytes } from "node:crypto";
 import {
   type Envelope,
@@ -18,7 +20,7 @@ import {
   generateWebhookSecret,
 } from "@mcic/core";
 import { startNats, startRedis } from "@mcic/core/testing";
-import { EventPublisher, ingressEnvelope, startService } from "@mcic/test/support";
+import { EventPublisher, type ServiceProcess, ingressEnvelope, startService } from "@mcic/test/support";
 import { Redis } from "ioredis";
 import { type CelScenario, celComparisons, matchMicros } from "./cel-scenarios.js";
 import { childPid } from "./cpu-meter.js";
@@ -64,8 +66,23 @@ const dispatcherEnv = {
   METRICS_PORT: "0",
   LOG_LEVEL: "info",
 };
-const dispatcher = startService("dispatcher", dispatcherEnv, nodeArgs("DISPATCHER_NODE_ARGS"));
-await dispatcher.waitForLog("ready", 60_000);
+/**
+ * The one dispatcher running (the replicas part starts its own): this tree's build, or the one at
+ * COMPARE_MAIN. Node runs the first script it is given, so that one goes before startService's.
+ */
+let dispatcher: ServiceProcess | undefined;
+let dispatcherMain: string | undefined;
+async function useDispatcher(main?: string): Promise<ServiceProcess> {
+  if (dispatcher && dispatcherMain === main) return dispatcher;
+  await dispatcher?.kill("SIGTERM");
+  dispatcher = startService("dispatcher", dispatcherEnv, [
+    ...nodeArgs("DISPATCHER_NODE_ARGS"),
+    ...(main ? [main] : []),
+  ]);
+  dispatcherMain = main;
+  await dispatcher.waitForLog("ready", 60_000);
+  return dispatcher;
+}
 
 /** Event n (from 1) of a run: ingress `o<n-1>` at resourceVersion n, as the raw client builds them. */
 const runEnvelopes = (cluster: string, events: number) =>
@@ -77,25 +94,22 @@ const withVersion = (e: Envelope, rv: number): Envelope => ({
   resourceVersion: String(rv),
 });
 
-/** Registers the scenario's servers and waits until the dispatcher delivers to them all. */
-async function prepareMcic(sc: CelScenario) {
-  const servers = await registerServers(registry, box, receiver.base, sc.servers, sc.filters);
-  await awaitDispatcherKnows(events, receiver, (rv) => withVersion(sc.envelope(0), rv), sc.servers);
-  return servers;
-}
+/** Registers the scenario's servers (throughMcic waits until the dispatcher delivers to them all). */
+const prepareMcic = (sc: CelScenario) => registerServers(registry, box, receiver.base, sc.servers, sc.filters);
 
-async function throughMcic(sc: CelScenario, envelopes: Envelope[]): Promise<DeliveryRun> {
+async function throughMcic(sc: CelScenario, envelopes: Envelope[], main?: string): Promise<DeliveryRun> {
+  const running = await useDispatcher(main);
+  await awaitDispatcherKnows(events, receiver, (rv) => withVersion(sc.envelope(0), rv), sc.servers);
   return measureDeliveries({
     receiver,
     ids: envelopes.map((e) => e.id),
     copies: sc.deliveries / sc.events,
-    processes: { dispatcher: dispatcher.child.pid, receiver: receiver.pid, ...pids },
+    processes: { dispatcher: running.child.pid, receiver: receiver.pid, ...pids },
     send: () => publishTimed(events, envelopes),
   });
 }
 
-function fanoutScenario(fanout: number, events: number): CelScenario {
-  const cluster = `mcic-f${fanout}`;
+function fanoutScenario(fanout: number, events: number, cluster = `mcic-f${fanout}`): CelScenario {
   return {
     cluster,
     servers: fanout,
@@ -188,6 +202,15 @@ async function measure(): Promise<void> {
       const raw = await rawPost(fanout, events);
       const loop = await minimalLoop(fanout, events);
       const mcic = await throughMcic(sc, runEnvelopes(sc.cluster, events));
+      if (process.env.COMPARE_MAIN) {
+        // Same servers, new events (JetStream would drop ids it has seen).
+        const other = fanoutScenario(fanout, events, `cmpb-f${fanout}`);
+        await prepareMcic(other);
+        const r = await throughMcic(other, runEnvelopes(other.cluster, events), process.env.COMPARE_MAIN);
+        console.log(
+          `[${elapsed()}] ${`compared build, fan-out ${fanout}`.padEnd(36)} ${fmt(r.rate).padStart(7)}/s (${fmt((r.rate / raw.rate) * 100)}%) | ${fmt(r.p50Ms, 1)} / ${fmt(r.p99Ms, 1)} | ${cpuText(r.cpuUsPer)}`,
+        );
+      }
       const measured: [string, BenchRow["role"], DeliveryRun, string][] = [
         ["raw POST (ceiling)", "ceiling", raw, "latency: request start to arrival"],
         ["minimal loop (baseline)", "baseline", loop, "latency: publish to arrival (backlog drained)"],
@@ -278,7 +301,7 @@ async function measure(): Promise<void> {
   }
 
   // The replicas measure their own dispatchers on the same backlog.
-  await dispatcher.kill("SIGTERM");
+  await dispatcher?.kill("SIGTERM");
 
   if (runs("replicas")) {
     const replicaRows: BenchRow[] = [];
@@ -327,7 +350,7 @@ async function measure(): Promise<void> {
 try {
   await measure();
 } finally {
-  await dispatcher.kill("SIGTERM");
+  await dispatcher?.kill("SIGTERM");
   await receiver.stop();
   await events.close();
   await loopEvents.close();
