@@ -59,10 +59,8 @@ function sizing(config: DispatcherConfig) {
   return {
     // A lane may hold as many events as the consumer has in hand; past that, or while its server
     // fails (the deliverer marks it), events go to the durable queue. ServerLanes' slow-server
-    // watchdog (slowAfterMs) is not switched on here. One event per HTTP slot in hand, not four:
-    // the extra ones (and their pulled copies) only waited, and surviving garbage collections
-    // made each scavenge several times slower (docs/benchmarks.md, dispatcher CPU per delivery).
-    eventWindow: config.DISPATCH_CONCURRENCY,
+    // watchdog (slowAfterMs) is not switched on here.
+    eventWindow: config.DISPATCH_CONCURRENCY * 4,
     perServer: Math.max(4, Math.ceil(config.DISPATCH_CONCURRENCY / 4)),
     // An attempt can take the full timeout; acks must outlast it, with margin for the lane queue.
     ackWaitMs: Math.max(5000, config.DISPATCH_TIMEOUT_MS * 3),
