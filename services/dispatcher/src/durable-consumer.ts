@@ -11,6 +11,7 @@ import {
 } from "@nats-io/jetstream";
 import { type NatsConnection, type Subscription, nanos } from "@nats-io/transport-node";
 import type { z } from "zod";
+import { AckBatch } from "./ack-batch.js";
 
 /** A handled message is acked, unless the handler asks for it back later (not due yet). */
 export type HandlerOutcome = undefined | { redeliverInMs: number };
@@ -64,6 +65,7 @@ export class DurableConsumer<T> {
     this.#stopped = resolve;
   });
   #handedBack = 0;
+  readonly #acks = new AckBatch();
 
   constructor(options: DurableConsumerOptions<T>) {
     this.#o = options;
@@ -201,8 +203,8 @@ export class DurableConsumer<T> {
       return;
     }
     const outcome = await this.#o.handle(value);
-    if (outcome) msg.nak(outcome.redeliverInMs);
-    else msg.ack();
+    if (outcome) this.#acks.nak(msg, outcome.redeliverInMs);
+    else this.#acks.ack(msg);
   }
 
   /**
@@ -223,6 +225,7 @@ export class DurableConsumer<T> {
       );
     }
     await Promise.all(this.#inFlight);
+    this.#acks.flush();
   }
 }
 
