@@ -73,6 +73,9 @@ const watcher = startService(
     MCIC_SECRET_KEY: key.toString("base64"),
     METRICS_PORT: String(metricsPort),
     LOG_LEVEL: "warn",
+    // A longer lease keeps a CPU-starved run (a shared machine) from fencing and replaying watches,
+    // which then measures lease churn rather than the cost of an event; unset, the default (15 s).
+    ...(process.env.LEASE_TTL_MS ? { LEASE_TTL_MS: process.env.LEASE_TTL_MS } : {}),
     NODE_OPTIONS: "--max-old-space-size=1024",
   },
   (process.env.WATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean),
