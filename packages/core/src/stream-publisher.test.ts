@@ -73,32 +73,6 @@ describe("StreamPublisher", () => {
     publisher.close();
   });
 
-  it("with coalesce, sends a turn's publishes together, in order, each stored once", async () => {
-    const publisher = new StreamPublisher(nc, { coalesce: true });
-    const seen = fakeStream("coalesced.x", (msg) => ({ stream: "FAKE", seq: Number(msg.string().slice(1)) + 1 }));
-    const acks = Promise.all(
-      Array.from({ length: 500 }, (_, i) => publisher.publish("coalesced.x", `m${i}`, `c-${i}`)),
-    );
-    // Queued until the turn ends: nothing has left yet, but it counts as in flight.
-    expect(publisher.inFlight).toBe(500);
-    expect((await acks).map((a) => a.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
-    expect(seen.seen.map((m) => m.id)).toEqual(Array.from({ length: 500 }, (_, i) => `c-${i}`));
-    expect(publisher.inFlight).toBe(0);
-    seen.stop();
-    publisher.close();
-  });
-
-  it("with coalesce, fails a publish closed before its turn ended, and sends nothing", async () => {
-    const publisher = new StreamPublisher(nc, { coalesce: true });
-    const seen = fakeStream("coalesced.y", () => ({ stream: "FAKE", seq: 1 }));
-    const pending = failure(publisher.publish("coalesced.y", "m", "q1"));
-    publisher.close();
-    expect((await pending).code).toBe("publisher_closed");
-    await nc.flush();
-    expect(seen.seen).toEqual([]);
-    seen.stop();
-  });
-
   it("keeps sending a message no stream takes until its deadline, then fails naming the subject", async () => {
     const resends = recorder();
     const publisher = new StreamPublisher(nc, { timeoutMs: 600, onResend: resends.record });

@@ -40,12 +40,6 @@ export interface StreamPublisherOptions {
   stream?: string;
   /** Told of every resend, for metrics and logs. */
   onResend?: (reason: ResendReason, count: number) => void;
-  /**
-   * Hand publishes to the connection once per event-loop turn (setImmediate), in order, so those
-   * of one turn leave in one socket write. The client writes once per microtask checkpoint, which
-   * for a caller publishing from many sockets' callbacks (the watcher) is one write per message.
-   */
-  coalesce?: boolean;
   now?: () => number;
 }
 
@@ -74,9 +68,6 @@ export class StreamPublisher {
   readonly #inbox: string;
   readonly #subs: Subscription[];
   readonly #pending = new Map<string, Pending>();
-  readonly #coalesce: boolean;
-  /** Publishes of this turn not yet handed to the connection (coalesce only), in order. */
-  #queued: [string, Pending][] = [];
   #sweep: NodeJS.Timeout | undefined;
   #next = 0;
   #closed = false;
@@ -92,7 +83,6 @@ export class StreamPublisher {
     this.#resendAfterMs = Math.min(options.resendAfterMs ?? 2_000, this.#timeoutMs);
     this.#onResend = options.onResend ?? (() => undefined);
     this.#now = options.now ?? Date.now;
-    this.#coalesce = options.coalesce ?? false;
     this.#lastAckAt = this.#now();
     this.#inbox = `${createInbox()}.`;
     this.#subs = [
@@ -106,7 +96,7 @@ export class StreamPublisher {
 
   /** Messages sent and not yet acknowledged. */
   get inFlight(): number {
-    return this.#pending.size + this.#queued.length;
+    return this.#pending.size;
   }
 
   publish(subject: string, data: string | Uint8Array, msgId: string): Promise<StreamAck> {
@@ -129,10 +119,6 @@ export class StreamPublisher {
         retryAt: undefined,
         lastError: undefined,
       };
-      if (this.#coalesce) {
-        if (this.#queued.push([token, p]) === 1) setImmediate(() => this.#sendQueued());
-        return;
-      }
       this.#pending.set(token, p);
       try {
         this.#nc.publish(subject, data, { reply: this.#inbox + token, headers: h });
@@ -141,26 +127,12 @@ export class StreamPublisher {
         reject(err as Error);
         return;
       }
-      this.#startSweep();
+      if (!this.#sweep) {
+        this.#sweep = setInterval(() => this.#tick(), Math.min(250, this.#timeoutMs / 4));
+        // Waiting acks must not keep a stopping process alive; close() fails them instead.
+        this.#sweep.unref();
+      }
     });
-  }
-
-  /** Sends what this turn queued; a message joins `#pending` (resends, timeouts) once sent. */
-  #sendQueued(): void {
-    const queued = this.#queued;
-    this.#queued = [];
-    for (const [token, p] of queued) {
-      this.#pending.set(token, p);
-      this.#send(token, p);
-    }
-    if (this.#pending.size > 0) this.#startSweep();
-  }
-
-  #startSweep(): void {
-    if (this.#sweep) return;
-    this.#sweep = setInterval(() => this.#tick(), Math.min(250, this.#timeoutMs / 4));
-    // Waiting acks must not keep a stopping process alive; close() fails them instead.
-    this.#sweep.unref();
   }
 
   /** Fails whatever is still waiting and stops listening for acks. */
@@ -168,11 +140,8 @@ export class StreamPublisher {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopSweep();
-    const closed = new StreamPublishError("publisher_closed", "publisher is closed");
-    for (const p of this.#pending.values()) p.reject(closed);
-    for (const [, p] of this.#queued) p.reject(closed);
+    for (const p of this.#pending.values()) p.reject(new StreamPublishError("publisher_closed", "publisher is closed"));
     this.#pending.clear();
-    this.#queued = [];
     for (const sub of this.#subs) sub.unsubscribe();
   }
 

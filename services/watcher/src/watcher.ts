@@ -60,8 +60,6 @@ export function createWatcher(deps: WatcherDeps): Watcher {
   const publisher = new StreamPublisher(nats, {
     timeoutMs: 30_000,
     stream: eventsStreamName(prefix),
-    // Thousands of watch sockets each call back with one event: without this, one socket write each.
-    coalesce: true,
     onResend: (reason, count) => {
       metrics.publishResends.inc({ reason }, count);
       if (reason === "leader_elected" || reason === "reconnected") {
