@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 const CLOCK_TICKS = 100;
 
@@ -14,3 +14,23 @@ export function processStats(pid: number): { rss: number; cpuSeconds: number } {
 }
 
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/**
+ * The pid of a child of this process whose command line holds every one of `args` (a server the
+ * test helpers started, found by its port), or undefined. Linux only.
+ */
+export function childPid(args: string[]): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== process.pid) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (args.every((a) => cmdline.includes(a))) return Number(entry);
+    } catch {
+      // The process ended while we looked: not the one we want.
+    }
+  }
+  return undefined;
+}

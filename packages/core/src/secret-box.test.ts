@@ -36,6 +36,13 @@ describe("SecretBox", () => {
     expect(box.open(b, ctx)).toBe("same text");
   });
 
+  it("never uses an IV twice, across refills of its pool of random bytes", () => {
+    const sealed = Array.from({ length: 2_000 }, (_, i) => box.seal(`value ${i}`, ctx));
+    const ivs = new Set(sealed.map((s) => Buffer.from(s.slice(3), "base64").subarray(0, 12).toString("hex")));
+    expect(ivs.size).toBe(2_000);
+    expect(sealed.map((s) => box.open(s, ctx))).toEqual(Array.from({ length: 2_000 }, (_, i) => `value ${i}`));
+  });
+
   it("binds a value to its record: another cluster's or server's context does not open it", () => {
     const credentials = box.seal('{"token":"t"}', sealContext.clusterCredentials("prod"));
     expect(() => box.open(credentials, sealContext.clusterCredentials("lab"))).toThrow();

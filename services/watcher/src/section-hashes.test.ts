@@ -57,4 +57,15 @@ describe("section hashes", () => {
     expect(diff(cm({ a: "1" }), cm({ a: "2" }))).toEqual(["data"]);
     expect(diff(cm({ a: "1" }), cm({ a: "1" }, "y"))).toEqual([]);
   });
+
+  it("match sections by name when another writer ordered them differently", () => {
+    const before = ingress();
+    const { spec, status, ...rest } = ingress({ spec: { rules: [] } }) as KubeObject & {
+      spec: unknown;
+      status: unknown;
+    };
+    const reordered = { ...rest, status, spec } as KubeObject;
+    expect(diff(before, reordered)).toEqual(["spec"]);
+    expect(diff(before, { ...rest, status } as KubeObject)).toEqual(["spec"]);
+  });
 });

@@ -37,6 +37,26 @@ export function sectionHashes(obj: KubeObject): string {
  */
 export function changedPaths(before: string, after: string): string[] {
   if (before === after) return [];
+  const old = before.split(",");
+  const now = after.split(",");
+  // Usually the same sections in the same order: compare part by part, no maps.
+  if (old.length === now.length) {
+    const changed: string[] = [];
+    for (let i = 0; i < now.length; i++) {
+      const a = old[i] as string;
+      const b = now[i] as string;
+      if (a === b) continue;
+      const colon = b.lastIndexOf(":");
+      if (colon < 0 || a.lastIndexOf(":") !== colon || !a.startsWith(b.slice(0, colon + 1))) return byName(old, now);
+      changed.push(pathOf(b.slice(0, colon)));
+    }
+    return changed.sort();
+  }
+  return byName(old, now);
+}
+
+/** changedPaths for sections added, removed or reordered. */
+function byName(before: string[], after: string[]): string[] {
   const old = decode(before);
   const changed: string[] = [];
   for (const [name, hash] of decode(after)) {
@@ -44,13 +64,15 @@ export function changedPaths(before: string, after: string): string[] {
     old.delete(name);
   }
   changed.push(...old.keys());
-  return changed.map((name) => (name.startsWith(".") ? `metadata${name}` : name)).sort();
+  return changed.map(pathOf).sort();
 }
 
-function decode(encoded: string): Map<string, string> {
+const pathOf = (name: string) => (name.startsWith(".") ? `metadata${name}` : name);
+
+function decode(parts: string[]): Map<string, string> {
   const map = new Map<string, string>();
-  if (encoded === "") return map;
-  for (const part of encoded.split(",")) {
+  for (const part of parts) {
+    if (part === "") continue;
     const colon = part.lastIndexOf(":");
     map.set(part.slice(0, colon), part.slice(colon + 1));
   }
