@@ -108,8 +108,9 @@ export class KubeClient {
   readonly #agent: Agent;
   readonly #limiter: RateLimiter | undefined;
   readonly #limits: ReadLimits;
-  /** Open once the first connection is made (or its attempt is over); see #afterFirstConnection. */
-  #firstConnection: Promise<void> | undefined;
+  /** Whether a connection was ever made; until then #opening is the request trying (#afterFirstConnection). */
+  #connected = false;
+  #opening: Promise<void> | undefined;
 
   /**
    * `egress` decides which addresses the API server may resolve to (default: SPEC's deny list);
@@ -151,26 +152,35 @@ export class KubeClient {
   }
 
   /**
-   * The first request goes alone; the others wait until it has a connection. undici opens a new
-   * connection for each request it cannot place on an open one, so the watches of a cluster,
-   * starting together, would each open their own before the first had negotiated HTTP/2 and
-   * could carry them all. Waits only once per client: later reconnects are not held back.
+   * Until the cluster has one connection, requests go one at a time; then all at once. undici
+   * opens a new connection for each request it cannot place on an open one, so the watches of a
+   * cluster, starting together, would each open their own before the first had negotiated
+   * HTTP/2 and could carry them all. A failed attempt lets the next request try alone, so a slow
+   * or refusing server does not get a burst of handshakes either. Once connected, later
+   * reconnects are not held back.
    */
   async #afterFirstConnection<T>(send: () => Promise<T>): Promise<T> {
-    if (this.#firstConnection) {
-      await this.#firstConnection;
-      return send();
-    }
-    let open = () => {};
-    this.#firstConnection = new Promise<void>((resolve) => {
-      open = () => {
-        this.#agent.off("connect", open).off("connectionError", open);
-        resolve();
-      };
-      this.#agent.once("connect", open).once("connectionError", open);
+    while (!this.#connected && this.#opening) await this.#opening;
+    if (this.#connected) return send();
+    let settled = false;
+    let release = () => {};
+    this.#opening = new Promise<void>((resolve) => {
+      release = resolve;
     });
-    // A request that fails before connecting (aborted, refused by the egress policy) opens it too.
-    return send().finally(open);
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      this.#agent.off("connect", onConnect).off("connectionError", finish);
+      this.#opening = undefined;
+      release();
+    };
+    const onConnect = () => {
+      this.#connected = true;
+      finish();
+    };
+    this.#agent.once("connect", onConnect).once("connectionError", finish);
+    // A request that fails before connecting (aborted, refused by the egress policy) ends its turn too.
+    return send().finally(finish);
   }
 
   async getJson<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
