@@ -60,6 +60,7 @@ async function startShard(first: number, count: number): Promise<Shard> {
       COUNT: String(count),
       RESOURCES: RESOURCES.join(","),
       OBJECTS: String(OBJECTS),
+      ...(certificate ? { TLS_CERT: certificate.cert, TLS_KEY: certificate.key } : {}),
     },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
