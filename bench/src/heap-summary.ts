@@ -1,7 +1,8 @@
 // Where a heap snapshot's memory goes: self size by constructor (as DevTools' Summary groups it),
 // and the average retained size of the objects one watch is made of. Reads the file in chunks, so
 // snapshots larger than V8's longest string are fine.
-// `node bench/dist/src/heap-summary.js <file.heapsnapshot> [watches] [top]`
+// `node bench/dist/src/heap-summary.js <file.heapsnapshot> [watches] [top] [--self]` (--self skips
+// retained sizes: the dominator tree takes minutes on snapshots of millions of objects).
 import { closeSync, openSync, readSync } from "node:fs";
 import { z } from "zod";
 
@@ -225,13 +226,13 @@ export function retainedSizes(g: HeapGraph): Float64Array {
 
 const isMain = process.argv[1]?.endsWith("heap-summary.js");
 if (isMain) {
-  const [file, watchesText, topText] = process.argv.slice(2);
+  const [file, watchesText, topText, selfOnly] = process.argv.slice(2);
   if (!file) throw new Error("usage: heap-summary <file.heapsnapshot> [watches] [top]");
   const watches = Number(watchesText ?? 0);
   const top = Number(topText ?? 30);
   const g = readHeapSnapshot(file);
   const count = g.nodes.length / g.nodeFields;
-  const retained = retainedSizes(g);
+  const retained = selfOnly === "--self" ? new Float64Array(count) : retainedSizes(g);
   const groups = new Map<string, { count: number; self: number; retained: number }>();
   let total = 0;
   for (let n = 0; n < count; n++) {
