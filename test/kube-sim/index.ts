@@ -1,4 +1,5 @@
 import { type Server, createServer } from "node:http";
+import { type Http2SecureServer, createSecureServer as createHttp2Server } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { createHttpApi } from "./http-api.js";
@@ -17,6 +18,11 @@ export interface KubeSimOptions {
   host?: string;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string; key: string };
+  /**
+   * With `tls`: offer HTTP/2 by ALPN as API servers do (HTTP/1.1 still answered), so a client can
+   * carry every watch of a cluster on one connection.
+   */
+  http2?: boolean;
   /** When non-empty, every request needs `Authorization: Bearer <one of them>`, else 401. */
   tokens?: string[];
   /** Changes kept per virtual cluster for resuming (default 1000); older resourceVersions get 410 Expired. */
@@ -35,14 +41,14 @@ export interface KubeSimOptions {
 export class KubeSim {
   readonly url: string;
   readonly port: number;
-  readonly #server: Server;
+  readonly #server: Server | Http2SecureServer;
   readonly #options: KubeSimOptions;
   readonly #clusters = new Map<string, SimCluster>();
   // Raw sockets, including TLS ones still in their handshake, which closeAllConnections does not
   // know of: one of those kept stop() waiting until the client gave up.
   readonly #sockets = new Set<Socket>();
 
-  private constructor(server: Server, url: string, options: KubeSimOptions) {
+  private constructor(server: Server | Http2SecureServer, url: string, options: KubeSimOptions) {
     this.#server = server;
     server.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
@@ -61,9 +67,16 @@ export class KubeSim {
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
       findCluster: (name) => (sim ? sim.#clusters.get(name) : undefined),
     });
-    const server = options.tls ? createHttpsServer({ ...options.tls }, listener) : createServer(listener);
-    // Clients keep connections between list and watch calls; do not make them reconnect.
-    server.keepAliveTimeout = 60_000;
+    let server: Server | Http2SecureServer;
+    if (options.tls && options.http2) {
+      // The compatibility API hands the listener request and response objects like node:http's.
+      server = createHttp2Server({ ...options.tls, allowHTTP1: true }, listener as never);
+    } else {
+      const http1 = options.tls ? createHttpsServer({ ...options.tls }, listener) : createServer(listener);
+      // Clients keep connections between list and watch calls; do not make them reconnect.
+      http1.keepAliveTimeout = 60_000;
+      server = http1;
+    }
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -92,11 +105,16 @@ export class KubeSim {
     return c;
   }
 
+  /** Client connections open now (one per TCP connection, however many requests it carries). */
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
   /** Ends every watch and connection, then closes the server. */
   async stop(): Promise<void> {
     for (const c of this.#clusters.values()) c.closeWatches({ graceful: true });
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
+    if ("closeAllConnections" in this.#server) this.#server.closeAllConnections();
     for (const socket of this.#sockets) socket.destroy();
     await closed;
   }

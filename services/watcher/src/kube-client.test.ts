@@ -2,6 +2,8 @@ import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EgressDeniedError, EgressPolicy } from "@mcic/core";
 import { waitFor } from "@mcic/core/testing";
+import { KubeSim } from "@mcic/test/kube-sim";
+import { selfSignedCert } from "@mcic/test/support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeClient } from "./kube-client.js";
 import { ReadLimitError } from "./read-limits.js";
@@ -151,5 +153,50 @@ describe("KubeClient read limits", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("KubeClient connections to an API server", () => {
+  const tls = selfSignedCert();
+  const RESOURCES = ["configmaps", "secrets", "services", "endpoints"];
+
+  /** Four watches started together, each until its object's ADDED arrives, then a list beside them. */
+  async function watchAll(http2: boolean): Promise<number> {
+    const sim = await KubeSim.start({ tls, http2 });
+    const cluster = sim.cluster("c1");
+    for (const r of RESOURCES) cluster.create(`v1/${r}`, { metadata: { namespace: "ns", name: `${r}-1` } });
+    const client = new KubeClient({ server: cluster.url, caData: tls.cert });
+    const abort = new AbortController();
+    const seen = new Set<string>();
+    const watches = RESOURCES.map((r) =>
+      client
+        .watch(`/api/v1/${r}`, {}, abort.signal, (event) => {
+          seen.add(event.object.metadata.name);
+          return undefined;
+        })
+        .catch((err: unknown) => {
+          if (!abort.signal.aborted) throw err;
+        }),
+    );
+    try {
+      await waitFor(() => seen.size === RESOURCES.length, { timeoutMs: 10_000, message: "every watch's ADDED" });
+      // A list still gets through while every watch holds its stream.
+      const list = await client.getJson<{ items: unknown[] }>("/api/v1/configmaps");
+      expect(list.items).toHaveLength(1);
+      return sim.openConnections;
+    } finally {
+      abort.abort();
+      await Promise.all(watches);
+      await client.close();
+      await sim.stop();
+    }
+  }
+
+  it("carries every watch and list of a cluster on one connection when the server speaks HTTP/2", async () => {
+    expect(await watchAll(true)).toBe(1);
+  });
+
+  it("opens a connection per watch to an HTTP/1.1 server, and lists beside them", async () => {
+    expect(await watchAll(false)).toBeGreaterThanOrEqual(RESOURCES.length);
   });
 });

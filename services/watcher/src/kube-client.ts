@@ -1,5 +1,5 @@
 import { type Connection, type EgressPolicy, type KubeObject, McicError, defaultEgressPolicy } from "@mcic/core";
-import { Agent, request } from "undici";
+import { Agent, Client, Pool, type buildConnector, request } from "undici";
 import type { RateLimiter } from "./rate-limiter.js";
 import {
   DEFAULT_READ_LIMITS,
@@ -72,6 +72,32 @@ export function rawObjectBytes(line: string, bytes: Buffer, event: WatchEvent): 
   return members === 2 ? bytes.subarray(prefix.length, bytes.length - 1) : undefined;
 }
 
+/** Streams one HTTP/2 connection carries at once (Go's API server default is 250; undici's own 100). */
+const H2_STREAMS = 100;
+
+/**
+ * An undici Client that multiplexes once the server has agreed to HTTP/2. undici counts every
+ * request in flight against `pipelining` (default 1) whatever the protocol, so without this each
+ * watch would still open its own connection; for HTTP/1.1 it must stay 1, or requests would queue
+ * behind a watch that lasts minutes.
+ */
+function multiplexingClient(origin: string | URL, connect: buildConnector.connector, options: Client.Options): Client {
+  let h2 = false;
+  const client: Client = new Client(origin, {
+    ...options,
+    allowH2: true,
+    connect: (opts, callback) =>
+      connect(opts, (err, socket) => {
+        h2 = (socket as { alpnProtocol?: string | false } | null)?.alpnProtocol === "h2";
+        callback(err, socket as never);
+      }),
+  });
+  client.on("connect", () => {
+    client.pipelining = h2 ? H2_STREAMS : 1;
+  });
+  return client;
+}
+
 /**
  * Just enough of a Kubernetes client for list and watch, over an undici Agent holding the
  * cluster's TLS settings. Kept small on purpose: one per cluster, thousands per process.
@@ -82,6 +108,9 @@ export class KubeClient {
   readonly #agent: Agent;
   readonly #limiter: RateLimiter | undefined;
   readonly #limits: ReadLimits;
+  /** Whether a connection was ever made; until then #opening is the request trying (#afterFirstConnection). */
+  #connected = false;
+  #opening: Promise<void> | undefined;
 
   /**
    * `egress` decides which addresses the API server may resolve to (default: SPEC's deny list);
@@ -98,29 +127,72 @@ export class KubeClient {
     this.#base = conn.server.replace(/\/$/, "");
     this.#headers = { accept: "application/json" };
     if (conn.token) this.#headers.authorization = `Bearer ${conn.token}`;
-    this.#agent = new Agent({
-      connect: egress.connector({
-        ca: conn.caData,
-        cert: conn.certData,
-        key: conn.keyData,
-        rejectUnauthorized: !conn.insecureSkipTLSVerify,
-        servername: conn.tlsServerName,
-      }),
-      connections: 8,
+    const connect = egress.connector({
+      allowH2: true,
+      ca: conn.caData,
+      cert: conn.certData,
+      key: conn.keyData,
+      rejectUnauthorized: !conn.insecureSkipTLSVerify,
+      servername: conn.tlsServerName,
+    });
+    const clientOptions = {
       headersTimeout: 30_000,
       // Watch streams are idle between events; the server ends them after timeoutSeconds.
       bodyTimeout: 0,
+    };
+    // API servers speak HTTP/2 (ALPN, over TLS only): every watch of the cluster then shares one
+    // connection and one file descriptor instead of holding one each, as client-go does.
+    this.#agent = new Agent({
+      allowH2: true,
+      connections: 8,
+      ...clientOptions,
+      factory: (origin) =>
+        new Pool(origin, { connections: 8, factory: (o) => multiplexingClient(o, connect, clientOptions) }),
     });
+  }
+
+  /**
+   * Until the cluster has one connection, requests go one at a time; then all at once. undici
+   * opens a new connection for each request it cannot place on an open one, so the watches of a
+   * cluster, starting together, would each open their own before the first had negotiated
+   * HTTP/2 and could carry them all. A failed attempt lets the next request try alone, so a slow
+   * or refusing server does not get a burst of handshakes either. Once connected, later
+   * reconnects are not held back.
+   */
+  async #afterFirstConnection<T>(send: () => Promise<T>): Promise<T> {
+    while (!this.#connected && this.#opening) await this.#opening;
+    if (this.#connected) return send();
+    let settled = false;
+    let release = () => {};
+    this.#opening = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      this.#agent.off("connect", onConnect).off("connectionError", finish);
+      this.#opening = undefined;
+      release();
+    };
+    const onConnect = () => {
+      this.#connected = true;
+      finish();
+    };
+    this.#agent.once("connect", onConnect).once("connectionError", finish);
+    // A request that fails before connecting (aborted, refused by the egress policy) ends its turn too.
+    return send().finally(finish);
   }
 
   async getJson<T>(path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
     await this.#limiter?.take(signal);
-    const res = await request(`${this.#base}${path}${queryString(query)}`, {
-      dispatcher: this.#agent,
-      headers: this.#headers,
-      signal,
-      bodyTimeout: 60_000,
-    });
+    const res = await this.#afterFirstConnection(() =>
+      request(`${this.#base}${path}${queryString(query)}`, {
+        dispatcher: this.#agent,
+        headers: this.#headers,
+        signal,
+        bodyTimeout: 60_000,
+      }),
+    );
     if (res.statusCode < 200 || res.statusCode >= 300) {
       throw failure(res.statusCode, (await readHead(res.body, MAX_ERROR_BODY)).toString("utf8"), path);
     }
@@ -156,16 +228,18 @@ export class KubeClient {
     await this.#limiter?.take(signal);
     const url = new URL(`${this.#base}${path}${queryString({ ...query, watch: "true" })}`);
     try {
-      await streamLines(
-        this.#agent,
-        { origin: url.origin, path: `${url.pathname}${url.search}`, method: "GET", headers: this.#headers },
-        signal,
-        (bytes) => {
-          const line = bytes.toString("utf8");
-          const event = JSON.parse(line) as WatchEvent;
-          return onEvent(event, rawObjectBytes(line, bytes, event));
-        },
-        this.#limits.maxLineBytes,
+      await this.#afterFirstConnection(() =>
+        streamLines(
+          this.#agent,
+          { origin: url.origin, path: `${url.pathname}${url.search}`, method: "GET", headers: this.#headers },
+          signal,
+          (bytes) => {
+            const line = bytes.toString("utf8");
+            const event = JSON.parse(line) as WatchEvent;
+            return onEvent(event, rawObjectBytes(line, bytes, event));
+          },
+          this.#limits.maxLineBytes,
+        ),
       );
     } catch (err) {
       if (err instanceof StreamRefused) throw failure(err.statusCode, err.body, path);
