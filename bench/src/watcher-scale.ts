@@ -122,6 +122,8 @@ const watcher = startService(
     MCIC_SECRET_KEY: key.toString("base64"),
     METRICS_PORT: String(metricsPort),
     LOG_LEVEL: "warn",
+    // One connection per cluster, not per watch: 20,000 watches over HTTP/1.1 exceed the fd limit.
+    WATCH_HTTP2: "true",
     // LEASE_TTL_MS=<ms> lengthens the lease when a starved machine answers renewals late.
     ...(process.env.LEASE_TTL_MS ? { LEASE_TTL_MS: process.env.LEASE_TTL_MS } : {}),
   },

@@ -32,6 +32,8 @@ export interface SupervisorOptions {
   metrics?: WatcherMetrics;
   /** Which addresses cluster API servers may resolve to (default: docs/contract.md's deny list). */
   egress?: EgressPolicy;
+  /** Watches of a TLS cluster share one HTTP/2 connection when its API server offers it (WATCH_HTTP2). */
+  http2?: boolean;
 }
 
 /**
@@ -166,6 +168,7 @@ export class ClusterSupervisor {
       logger,
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
       ...(this.#o.egress ? { egress: this.#o.egress } : {}),
+      http2: this.#o.http2 ?? false,
     });
     this.#running.set(cluster.name, watch);
     watch.start();

@@ -42,6 +42,8 @@ export interface ClusterWatchOptions {
   requestsPerSecond?: number;
   /** Which addresses the API server may resolve to (default: docs/contract.md's deny list). */
   egress?: EgressPolicy;
+  /** See KubeClient's `http2`. */
+  http2?: boolean;
 }
 
 /**
@@ -62,7 +64,13 @@ export class ClusterWatch {
     this.#o = options;
     this.cluster = options.cluster;
     const rate = options.requestsPerSecond ?? 20;
-    this.#client = new KubeClient(options.connection, new RateLimiter(rate, rate * 2), options.egress);
+    this.#client = new KubeClient(
+      options.connection,
+      new RateLimiter(rate, rate * 2),
+      options.egress,
+      {},
+      options.http2,
+    );
     const { cluster, logger } = options;
     const resume = new ClusterResumeStore({
       redis: options.redis,

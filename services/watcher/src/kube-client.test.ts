@@ -161,11 +161,11 @@ describe("KubeClient connections to an API server", () => {
   const RESOURCES = ["configmaps", "secrets", "services", "endpoints"];
 
   /** Four watches started together, each until its object's ADDED arrives, then a list beside them. */
-  async function watchAll(http2: boolean): Promise<number> {
+  async function watchAll(http2: boolean, clientHttp2 = http2): Promise<number> {
     const sim = await KubeSim.start({ tls, http2 });
     const cluster = sim.cluster("c1");
     for (const r of RESOURCES) cluster.create(`v1/${r}`, { metadata: { namespace: "ns", name: `${r}-1` } });
-    const client = new KubeClient({ server: cluster.url, caData: tls.cert });
+    const client = new KubeClient({ server: cluster.url, caData: tls.cert }, undefined, undefined, {}, clientHttp2);
     const abort = new AbortController();
     const seen = new Set<string>();
     const watches = RESOURCES.map((r) =>
@@ -198,5 +198,9 @@ describe("KubeClient connections to an API server", () => {
 
   it("opens a connection per watch to an HTTP/1.1 server, and lists beside them", async () => {
     expect(await watchAll(false)).toBeGreaterThanOrEqual(RESOURCES.length);
+  });
+
+  it("stays on HTTP/1.1, a connection per watch, unless WATCH_HTTP2 turns HTTP/2 on", async () => {
+    expect(await watchAll(true, false)).toBeGreaterThanOrEqual(RESOURCES.length);
   });
 });

@@ -114,13 +114,16 @@ export class KubeClient {
 
   /**
    * `egress` decides which addresses the API server may resolve to (default: SPEC's deny list);
-   * `limits` bound what one answer may hold in memory (DEFAULT_READ_LIMITS).
+   * `limits` bound what one answer may hold in memory (DEFAULT_READ_LIMITS); `http2` lets the
+   * watches share one HTTP/2 connection when the API server offers it (off: HTTP/1.1, one
+   * connection per watch).
    */
   constructor(
     conn: Connection,
     limiter?: RateLimiter,
     egress: EgressPolicy = defaultEgressPolicy(),
     limits: Partial<ReadLimits> = {},
+    http2 = false,
   ) {
     this.#limiter = limiter;
     this.#limits = { ...DEFAULT_READ_LIMITS, ...limits };
@@ -128,7 +131,7 @@ export class KubeClient {
     this.#headers = { accept: "application/json" };
     if (conn.token) this.#headers.authorization = `Bearer ${conn.token}`;
     const connect = egress.connector({
-      allowH2: true,
+      allowH2: http2,
       ca: conn.caData,
       cert: conn.certData,
       key: conn.keyData,
@@ -142,13 +145,15 @@ export class KubeClient {
     };
     // API servers speak HTTP/2 (ALPN, over TLS only): every watch of the cluster then shares one
     // connection and one file descriptor instead of holding one each, as client-go does.
-    this.#agent = new Agent({
-      allowH2: true,
-      connections: 8,
-      ...clientOptions,
-      factory: (origin) =>
-        new Pool(origin, { connections: 8, factory: (o) => multiplexingClient(o, connect, clientOptions) }),
-    });
+    this.#agent = http2
+      ? new Agent({
+          allowH2: true,
+          connections: 8,
+          ...clientOptions,
+          factory: (origin) =>
+            new Pool(origin, { connections: 8, factory: (o) => multiplexingClient(o, connect, clientOptions) }),
+        })
+      : new Agent({ connect, connections: 8, ...clientOptions });
   }
 
   /**

@@ -79,6 +79,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     metrics,
     tickMs: tickMs(config.LEASE_TTL_MS),
     egress: EgressPolicy.fromConfig(config),
+    http2: config.WATCH_HTTP2,
   });
   const snapshots = new SnapshotResponder({
     nats,
