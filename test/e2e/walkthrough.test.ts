@@ -98,7 +98,9 @@ describe("README walk-through against make run", () => {
     if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
     const { stdout, stderr } = await run("bash", ["-euo", "pipefail", "-c", script], {
       cwd: dir,
-      env: { ...process.env, PATH: process.env.PATH ?? "" },
+      // BASH_ENV/ENV would make the non-interactive shell source a startup file first (seen: a
+      // bashrc reading an unset PS1 under -u); the README's steps are run in a clean shell.
+      env: { ...process.env, PATH: process.env.PATH ?? "", BASH_ENV: "", ENV: "" },
       timeout: 60_000,
     });
     expect(stderr).toBe("");
