@@ -40,8 +40,12 @@ test: typecheck lint
 faults: build
 	npx vitest run --config vitest.faults.config.ts
 
+# Every benchmark (each writes bench/results/<name>.json), then one table of all rows and targets
+# and docs/benchmarks.svg. Takes 15-30 min; the 5,000-cluster watcher needs `ulimit -n` >= 6000.
 bench: build
+	rm -rf bench/results
 	npm run bench -w @mcic/bench
+	node bench/dist/src/report.js --svg docs/benchmarks.svg
 
 # rm as well: `tsc -b --clean` leaves outputs of files the builds no longer include.
 clean:
