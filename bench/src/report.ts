@@ -91,8 +91,13 @@ interface Bar {
 }
 
 /** One panel of horizontal bars per group, each group scaled to its own largest value. */
-function panel(title: string, groups: Map<string, Bar[]>, y0: number, width: number): { svg: string; height: number } {
-  const labelWidth = 300;
+function panel(
+  title: string,
+  groups: Map<string, Bar[]>,
+  y0: number,
+  width: number,
+  labelWidth: number,
+): { svg: string; height: number } {
   const barMax = width - labelWidth - 140;
   const parts: string[] = [`<text x="10" y="${y0 + 20}" class="title">${escapeXml(title)}</text>`];
   let y = y0 + 36;
@@ -124,7 +129,11 @@ function grouped(results: BenchResults[], bar: (r: BenchRow) => Bar | undefined)
 }
 
 /** docs/benchmarks.svg: throughput and p99 latency per configuration, coloured by role. */
-export function renderSvg(results: BenchResults[], width = 900): string {
+export function renderSvg(results: BenchResults[], barsWidth = 600): string {
+  // Room for the longest label (about 6.5 px per character at 12 px).
+  const longest = Math.max(0, ...results.flatMap((r) => r.rows.map((row) => row.label.length)));
+  const labelWidth = Math.max(300, Math.ceil(longest * 6.5) + 16);
+  const width = labelWidth + barsWidth;
   const throughput = panel(
     "Throughput per configuration (each group scaled to its largest)",
     grouped(results, (r) =>
@@ -134,6 +143,7 @@ export function renderSvg(results: BenchResults[], width = 900): string {
     ),
     0,
     width,
+    labelWidth,
   );
   const latency = panel(
     "p99 latency, ms",
@@ -144,6 +154,7 @@ export function renderSvg(results: BenchResults[], width = 900): string {
     ),
     throughput.height + 10,
     width,
+    labelWidth,
   );
   const height = throughput.height + latency.height + 40;
   const at = results.map((r) => r.at).sort()[0] ?? "";
