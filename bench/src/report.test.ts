@@ -46,6 +46,7 @@ describe("make bench report", () => {
     expect(svg).toContain("mcic &lt;fan-out 1&gt;");
     expect(svg).not.toContain("<fan-out");
     expect(svg.trim().endsWith("</svg>")).toBe(true);
+    expect(svg).toMatch(/<title>[^<]+<\/title>/); // screen readers, and biome's a11y lint
   });
 
   it("reads back what the benchmarks wrote, and takes nearest-rank percentiles", () => {
