@@ -12,13 +12,12 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Registry, SecretBox, ensureEventsStream, eventsStreamName, sealContext } from "@mcic/core";
-import { startNats, startRedis, waitFor } from "@mcic/core/testing";
+import { startNats, startRedis, storedServer, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
 import { type ServiceProcess, scrapeMetric, startService } from "@mcic/test/support";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
-import { benchServer } from "./bench-server.js";
 import type { ReceiverMessage } from "./latency-receiver.js";
 import { processStats } from "./process-stats.js";
 import { type BenchRow, percentile, writeResults } from "./results.js";
@@ -77,7 +76,7 @@ for (let c = 0; c < CLUSTERS; c++) {
     updatedAt: now,
   });
 }
-await registry.createServer(benchServer(box, "receiver", `http://127.0.0.1:${port}/hook`, {}));
+await registry.createServer(storedServer(box, "receiver", `http://127.0.0.1:${port}/hook`));
 
 const env = {
   NATS_URL: nats.url,

@@ -1,14 +1,7 @@
 // Registering the benchmark's servers in mcic's registry, and waiting until a running dispatcher
 // delivers to all of them.
-import {
-  type Envelope,
-  type Registry,
-  type SecretBox,
-  type ServerFilters,
-  generateWebhookSecret,
-  sealContext,
-} from "@mcic/core";
-import { waitFor } from "@mcic/core/testing";
+import { type Envelope, type Registry, type SecretBox, type ServerFilters, generateWebhookSecret } from "@mcic/core";
+import { storedServer, waitFor } from "@mcic/core/testing";
 import type { EventPublisher } from "@mcic/test/support";
 import type { BenchReceiver } from "./receiver.js";
 
@@ -28,27 +21,11 @@ export async function registerServers(
   filters: (i: number) => ServerFilters,
 ): Promise<BenchServer[]> {
   for (const s of await registry.listServers()) await registry.deleteServer(s.name);
-  const now = new Date().toISOString();
   const servers: BenchServer[] = [];
   for (let i = 0; i < count; i++) {
     const name = `s${i}`;
     const secret = generateWebhookSecret();
-    await registry.createServer({
-      name,
-      url: `${base}/${name}`,
-      filters: filters(i),
-      headers: box.seal("{}", sealContext.serverHeaders(name)),
-      secret: box.seal(secret, sealContext.serverSecret(name)),
-      includeSecretData: false,
-      snapshot: false,
-      enabled: true,
-      payload: "full",
-      includeManagedFields: false,
-      disableAfterSeconds: 432_000,
-      retry: {},
-      createdAt: now,
-      updatedAt: now,
-    });
+    await registry.createServer(storedServer(box, name, `${base}/${name}`, { filters: filters(i), secret }));
     servers.push({ name, url: `${base}/${name}`, path: `/${name}`, secret });
   }
   return servers;

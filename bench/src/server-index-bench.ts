@@ -14,11 +14,10 @@ import {
   createLogger,
   envelopeId,
 } from "@mcic/core";
-import { startRedis } from "@mcic/core/testing";
+import { startRedis, storedServer } from "@mcic/core/testing";
 import { MatchingIndex } from "@mcic/dispatcher/matching-index";
 import { ServerIndex } from "@mcic/dispatcher/server-index";
 import { Redis } from "ioredis";
-import { benchServer } from "./bench-server.js";
 import { type BenchRow, type BenchTarget, writeResults } from "./results.js";
 
 const SIZES = (process.env.SIZES ?? "10,1000,10000").split(",").map(Number);
@@ -189,7 +188,8 @@ const redis = new Redis(redisServer.url);
 const subscriber = new Redis(redisServer.url);
 const registry = new Registry({ redis, prefix: "mcic" });
 const box = new SecretBox(randomBytes(32));
-const stored = (i: number) => benchServer(box, `s${i}`, `http://127.0.0.1:9/s${i}`, filtersOf(i, RELOAD_SERVERS));
+const stored = (i: number) =>
+  storedServer(box, `s${i}`, `http://127.0.0.1:9/s${i}`, { filters: filtersOf(i, RELOAD_SERVERS) });
 for (let i = 0; i < RELOAD_SERVERS; i += 200) {
   await Promise.all(
     Array.from({ length: Math.min(200, RELOAD_SERVERS - i) }, (_, k) => registry.createServer(stored(i + k))),

@@ -6,7 +6,6 @@ import {
   type Envelope,
   Registry,
   SecretBox,
-  ServerFiltersSchema,
   connectBackends,
   createLogger,
   envelopeId,
@@ -17,7 +16,15 @@ import {
   sealContext,
   sealSecretValues,
 } from "@mcic/core";
-import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
+import {
+  type Receiver,
+  type TestServer,
+  startNats,
+  startReceiver,
+  startRedis,
+  storedServer,
+  waitFor,
+} from "@mcic/core/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,23 +85,9 @@ describe("createDispatcher", () => {
   it("runs in-process: delivers a signed event to a registered server, reports ready, stops cleanly", async () => {
     const secret = generateWebhookSecret();
     const box = new SecretBox(secretKey);
-    const now = new Date().toISOString();
-    await new Registry({ redis: backends.redis, prefix }).createServer({
-      name: "rx",
-      url: receiver.url,
-      filters: ServerFiltersSchema.parse({}),
-      headers: box.seal("{}", sealContext.serverHeaders("rx")),
-      secret: box.seal(secret, sealContext.serverSecret("rx")),
-      includeSecretData: false,
-      snapshot: false,
-      enabled: true,
-      payload: "full",
-      includeManagedFields: false,
-      disableAfterSeconds: 432_000,
-      retry: {},
-      createdAt: now,
-      updatedAt: now,
-    });
+    await new Registry({ redis: backends.redis, prefix }).createServer(
+      storedServer(box, "rx", receiver.url, { secret }),
+    );
     const config = loadDispatcherConfig({
       NATS_URL: nats.url,
       REDIS_URL: redis.url,
@@ -161,25 +154,13 @@ describe("createDispatcher", () => {
     const rotated = await startReceiver();
     // Long enough for the first delivery, short enough that the 30 s reload cannot be what ends it.
     const expiresAt = Date.now() + 3000;
-    const now = new Date().toISOString();
-    await new Registry({ redis: backends.redis, prefix }).createServer({
-      name: "rot",
-      url: rotated.url,
-      filters: ServerFiltersSchema.parse({}),
-      headers: box.seal("{}", sealContext.serverHeaders("rot")),
-      secret: box.seal(fresh, sealContext.serverSecret("rot")),
-      previousSecret: box.seal(old, sealContext.serverPreviousSecret("rot")),
-      previousExpiresAt: new Date(expiresAt).toISOString(),
-      includeSecretData: false,
-      snapshot: false,
-      enabled: true,
-      payload: "full",
-      includeManagedFields: false,
-      disableAfterSeconds: 432_000,
-      retry: {},
-      createdAt: now,
-      updatedAt: now,
-    });
+    await new Registry({ redis: backends.redis, prefix }).createServer(
+      storedServer(box, "rot", rotated.url, {
+        secret: fresh,
+        previousSecret: box.seal(old, sealContext.serverPreviousSecret("rot")),
+        previousExpiresAt: new Date(expiresAt).toISOString(),
+      }),
+    );
     const dispatcher = createDispatcher({
       config: loadDispatcherConfig({
         NATS_URL: nats.url,
@@ -236,23 +217,9 @@ describe("createDispatcher", () => {
       object: { apiVersion: "v1", kind: "Secret", metadata: { name: "db", namespace: "ns" }, data: { password } },
     });
     const opted = await startReceiver();
-    const now = new Date().toISOString();
-    await new Registry({ redis: backends.redis, prefix }).createServer({
-      name: "opted",
-      url: opted.url,
-      filters: ServerFiltersSchema.parse({}),
-      headers: box.seal("{}", sealContext.serverHeaders("opted")),
-      secret: box.seal(generateWebhookSecret(), sealContext.serverSecret("opted")),
-      includeSecretData: true,
-      snapshot: false,
-      enabled: true,
-      payload: "full",
-      includeManagedFields: false,
-      disableAfterSeconds: 432_000,
-      retry: {},
-      createdAt: now,
-      updatedAt: now,
-    });
+    await new Registry({ redis: backends.redis, prefix }).createServer(
+      storedServer(box, "opted", opted.url, { includeSecretData: true }),
+    );
     receiver.reset();
     const dispatcher = createDispatcher({
       config: loadDispatcherConfig({

@@ -12,11 +12,17 @@ import {
   createLogger,
   envelopeId,
   eventSubject,
-  generateWebhookSecret,
   redisKeys,
-  sealContext,
 } from "@mcic/core";
-import { type Receiver, type TestServer, startNats, startReceiver, startRedis, waitFor } from "@mcic/core/testing";
+import {
+  type Receiver,
+  type TestServer,
+  startNats,
+  startReceiver,
+  startRedis,
+  storedServer,
+  waitFor,
+} from "@mcic/core/testing";
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadDispatcherConfig } from "./config.js";
@@ -79,22 +85,8 @@ afterAll(async () => {
 });
 
 function server(name: string, overrides: Partial<StoredServer> = {}): StoredServer {
-  const now = new Date().toISOString();
   return {
-    name,
-    url: receiver.url,
-    filters: ServerFiltersSchema.parse({ clusters: [name] }),
-    headers: box.seal("{}", sealContext.serverHeaders(name)),
-    secret: box.seal(generateWebhookSecret(), sealContext.serverSecret(name)),
-    includeSecretData: false,
-    snapshot: false,
-    enabled: true,
-    payload: "full",
-    includeManagedFields: false,
-    disableAfterSeconds: 432_000,
-    retry: {},
-    createdAt: now,
-    updatedAt: now,
+    ...storedServer(box, name, receiver.url, { filters: ServerFiltersSchema.parse({ clusters: [name] }) }),
     ...overrides,
   };
 }

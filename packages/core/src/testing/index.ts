@@ -11,3 +11,4 @@ export {
 export { TEST_CA_PEM } from "./test-certificate.js";
 export { startNatsCluster, type NatsCluster, type NatsClusterNode } from "./nats-cluster.js";
 export { openSse, type SseEvent, type SseReader } from "./sse.js";
+export { storedServer, type StoredServerOptions } from "./stored-server.js";
