@@ -5,22 +5,20 @@
 // spread over every cluster and object, each one's latency from its write to its arrival, split at
 // the watcher's publish (the JetStream message timestamp). `npm run bench:latency -w @mcic/bench`.
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Registry, SecretBox, ensureEventsStream, eventsStreamName, sealContext } from "@mcic/core";
-import { startNats, startRedis, storedServer, waitFor } from "@mcic/core/testing";
+import { eventsStreamName, sealContext } from "@mcic/core";
+import { storedServer, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
 import { type ServiceProcess, scrapeMetric, startService } from "@mcic/test/support";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { Redis } from "ioredis";
+import { jetstream } from "@nats-io/jetstream";
 import type { ReceiverMessage } from "./latency-receiver.js";
 import { processStats } from "./process-stats.js";
 import { type BenchRow, percentile, writeResults } from "./results.js";
+import { startBenchBackends } from "./bench-backends.js";
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 4);
 const OBJECTS = Number(process.env.OBJECTS ?? 50);
@@ -33,16 +31,9 @@ const RESOURCE = "v1/configmaps";
 const here = dirname(fileURLToPath(import.meta.url));
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
-const nats = await startNats();
-const redisServer = await startRedis();
+const backends = await startBenchBackends();
+const { nats, box, registry, nc, jsm } = backends;
 const sim = await KubeSim.start({ tokens: ["bench"], historyLimit: 100_000, bookmarkIntervalMs: 60_000 });
-const key = randomBytes(32);
-const box = new SecretBox(key);
-const redis = new Redis(redisServer.url);
-const registry = new Registry({ redis, prefix: "mcic" });
-const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-await ensureEventsStream(nc, { prefix: "mcic", replicas: 1 });
-const jsm = await jetstreamManager(nc);
 const stream = eventsStreamName("mcic");
 
 // The receiver, its arrivals keyed by webhook-id (the envelope id: cluster/uid/rv/type).
@@ -79,9 +70,7 @@ for (let c = 0; c < CLUSTERS; c++) {
 await registry.createServer(storedServer(box, "receiver", `http://127.0.0.1:${port}/hook`));
 
 const env = {
-  NATS_URL: nats.url,
-  REDIS_URL: redisServer.url,
-  MCIC_SECRET_KEY: key.toString("base64"),
+  ...backends.serviceEnv,
   METRICS_PORT: "0",
   LOG_LEVEL: "info",
 };
@@ -96,10 +85,8 @@ async function shutdown(): Promise<void> {
     for (const s of services) writeFileSync(join(process.env.LINES_DIR, `${s.name}.log`), `${s.lines.join("\n")}\n`);
   }
   receiver.disconnect();
-  await nc.close();
-  redis.disconnect();
   await sim.stop();
-  await Promise.all([nats.stop(), redisServer.stop()]);
+  await backends.stop();
 }
 const failed = async (err: unknown): Promise<never> => {
   for (const s of services) console.error(`${s.name}:\n${s.lines.slice(-15).join("\n")}`);

@@ -1,26 +1,12 @@
-// One watcher against many simulated clusters: RSS, CPU and events/s, against raw JetStream
-// publishing of the same envelopes measured in the same run. `npm run bench:watcher -w @mcic/bench`
-// (CLUSTERS=1000 RESOURCES=4 OBJECTS=5 CHANGES=20000 by default).
-import { randomBytes } from "node:crypto";
-import {
-  type Envelope,
-  Registry,
-  SecretBox,
-  StreamPublisher,
-  ensureEventsStream,
-  eventSubject,
-  eventsStreamName,
-  sealContext,
-} from "@mcic/core";
-import { freePort, startNats, startRedis, waitFor } from "@mcic/core/testing";
+import { type Envelope, StreamPublisher, eventSubject, eventsStreamName, sealContext } from "@mcic/core";
+import { freePort, waitFor } from "@mcic/core/testing";
 import { KubeSim } from "@mcic/test/kube-sim";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { Redis } from "ioredis";
+import { jetstream } from "@nats-io/jetstream";
 import { startService } from "@mcic/test/support";
 import { childPid, mb, processStats } from "./process-stats.js";
 import { writeResults } from "./results.js";
 import { explainShortfall, logSummary, watchKey } from "./watch-shortfall.js";
+import { startBenchBackends } from "./bench-backends.js";
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 1000);
 const OBJECTS = Number(process.env.OBJECTS ?? 5);
@@ -30,17 +16,9 @@ const RESOURCES = ["networking.k8s.io/v1/ingresses", "v1/services", "v1/configma
   Number(process.env.RESOURCES ?? 4),
 );
 
-const nats = await startNats();
-const redisServer = await startRedis();
+const backends = await startBenchBackends();
+const { nats, box, redis, registry, nc, jsm, streamMessages } = backends;
 const sim = await KubeSim.start({ tokens: ["bench"], historyLimit: 100_000, bookmarkIntervalMs: 60_000 });
-const key = randomBytes(32);
-const box = new SecretBox(key);
-const redis = new Redis(redisServer.url);
-const registry = new Registry({ redis, prefix: "mcic" });
-const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-await ensureEventsStream(nc, { prefix: "mcic", replicas: 1 });
-const jsm = await jetstreamManager(nc);
-const streamMessages = async () => (await jsm.streams.info(eventsStreamName("mcic"))).state.messages;
 
 console.log(`seeding ${CLUSTERS} clusters x ${RESOURCES.length} resources x ${OBJECTS} objects`);
 const now = new Date().toISOString();
@@ -68,9 +46,7 @@ const metricsPort = await freePort();
 const watcher = startService(
   "watcher",
   {
-    NATS_URL: nats.url,
-    REDIS_URL: redisServer.url,
-    MCIC_SECRET_KEY: key.toString("base64"),
+    ...backends.serviceEnv,
     METRICS_PORT: String(metricsPort),
     LOG_LEVEL: "warn",
     // A longer lease keeps a CPU-starved run (a shared machine) from fencing and replaying watches,
@@ -87,10 +63,8 @@ const natsCpu = () => (natsPid === undefined ? 0 : processStats(natsPid).cpuSeco
 /** Stops every process the benchmark started; a failed wait calls it before it throws. */
 async function shutdown(): Promise<void> {
   await watcher.kill("SIGTERM");
-  await nc.close();
-  redis.disconnect();
   await sim.stop();
-  await Promise.all([nats.stop(), redisServer.stop()]);
+  await backends.stop();
 }
 const failed = async (err: unknown): Promise<never> => {
   await shutdown().catch((e: unknown) => console.error(`shutting down after the failure failed too: ${e}`));

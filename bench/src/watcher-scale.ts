@@ -6,19 +6,16 @@
 // servers do; PROTOCOL=http1 serves plain HTTP/1.1 like watcher-bench (one connection per watch).
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Registry, SecretBox, ensureEventsStream, eventsStreamName, sealContext } from "@mcic/core";
-import { freePort, startNats, startRedis, waitFor } from "@mcic/core/testing";
+import { sealContext } from "@mcic/core";
+import { freePort, waitFor } from "@mcic/core/testing";
 import { selfSignedCert, startService } from "@mcic/test/support";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { Redis } from "ioredis";
 import type { ShardMessage } from "./kube-sim-shard.js";
 import { mb, processStats } from "./process-stats.js";
 import { type BenchRow, type BenchTarget, writeResults } from "./results.js";
 import { logSummary } from "./watch-shortfall.js";
+import { startBenchBackends } from "./bench-backends.js";
 
 const CLUSTERS = Number(process.env.CLUSTERS ?? 5000);
 const OBJECTS = Number(process.env.OBJECTS ?? 3);
@@ -76,16 +73,8 @@ const perShard = Math.ceil(CLUSTERS / SHARDS);
 const shards = await Promise.all(
   Array.from({ length: SHARDS }, (_, s) => startShard(s * perShard, Math.min(perShard, CLUSTERS - s * perShard))),
 );
-const nats = await startNats();
-const redisServer = await startRedis();
-const key = randomBytes(32);
-const box = new SecretBox(key);
-const redis = new Redis(redisServer.url);
-const registry = new Registry({ redis, prefix: "mcic" });
-const nc = await connect({ servers: nats.url, noAsyncTraces: true });
-await ensureEventsStream(nc, { prefix: "mcic", replicas: 1 });
-const jsm = await jetstreamManager(nc);
-const streamMessages = async () => (await jsm.streams.info(eventsStreamName("mcic"))).state.messages;
+const backends = await startBenchBackends();
+const { box, registry, streamMessages } = backends;
 
 const now = new Date().toISOString();
 for (const shard of shards) {
@@ -117,9 +106,7 @@ const metricsPort = await freePort();
 const watcher = startService(
   "watcher",
   {
-    NATS_URL: nats.url,
-    REDIS_URL: redisServer.url,
-    MCIC_SECRET_KEY: key.toString("base64"),
+    ...backends.serviceEnv,
     METRICS_PORT: String(metricsPort),
     LOG_LEVEL: "warn",
     // One connection per cluster, not per watch: 20,000 watches over HTTP/1.1 exceed the fd limit.
@@ -155,8 +142,6 @@ const openFds = () => readdirSync(`/proc/${pid}/fd`).length;
 
 async function shutdown(): Promise<void> {
   await watcher.kill("SIGTERM");
-  await nc.close();
-  redis.disconnect();
   await Promise.all(
     shards.map(async (s) => {
       if (s.child.exitCode !== null) return;
@@ -165,7 +150,7 @@ async function shutdown(): Promise<void> {
       await exited;
     }),
   );
-  await Promise.all([nats.stop(), redisServer.stop()]);
+  await backends.stop();
 }
 const failed = async (err: unknown): Promise<never> => {
   console.error(logSummary(watcher.lines, 10).join("\n"));
