@@ -105,6 +105,7 @@ export {
   type ChangeNotice,
 } from "./change-notice.js";
 export { Registry } from "./registry.js";
+export { TimeSlicer } from "./time-slicer.js";
 export { DISPATCHER_HEARTBEAT_TTL_MS, DispatcherPresence } from "./dispatcher-presence.js";
 export type { ListedEntries } from "./registry-codec.js";
 export {

@@ -1,4 +1,3 @@
-import { setImmediate } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { type ChangeNotice, encodeChangeNotice, publishChangeNotice } from "./change-notice.js";
@@ -24,9 +23,8 @@ import {
 } from "./registry-scripts.js";
 import { type ListedEntries, decode, exec, parseEntries } from "./registry-codec.js";
 import { ENABLE_CLEARS, SERVER_STATUS_FIELDS, type ServerStatus, parseServerStatus } from "./server-status.js";
+import { TimeSlicer } from "./time-slicer.js";
 
-/** Listing gives other events a turn after decoding for this long. */
-const DECODE_SLICE_MS = 5;
 /** Status reads per round trip when listing why servers were disabled. */
 const REASONS_BATCH = 500;
 
@@ -135,14 +133,11 @@ export class Registry {
     const texts = await this.#redis.mget(keys);
     const out: T[] = [];
     // Validating 10,000 records takes hundreds of milliseconds: other events get a turn between slices.
-    let sliceStart = performance.now();
+    const slicer = new TimeSlicer();
     for (const [i, text] of texts.entries()) {
       // A name whose record vanished between SMEMBERS and MGET was deleted meanwhile.
       if (text !== null) out.push(decode(spec.schema, keys[i] as string, text));
-      if (performance.now() - sliceStart >= DECODE_SLICE_MS) {
-        await setImmediate();
-        sliceStart = performance.now();
-      }
+      await slicer.maybeYield();
     }
     return out;
   }

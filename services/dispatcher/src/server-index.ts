@@ -12,10 +12,10 @@ import {
   coalesced,
   payloadShapeKey,
   followChanges,
+  TimeSlicer,
   isActive,
   openServer,
 } from "@mcic/core";
-import { setImmediate } from "node:timers/promises";
 import { MatchingIndex } from "./matching-index.js";
 
 /**
@@ -50,9 +50,6 @@ export interface ServerIndexOptions {
 }
 
 const filtersOf = (t: Target) => t.stored.filters;
-
-/** Building targets gives other events a turn after this long. */
-const YIELD_AFTER_MS = 5;
 
 interface BuiltTarget {
   record: string;
@@ -154,17 +151,14 @@ export class ServerIndex {
   async #targets(servers: StoredServer[]): Promise<Target[]> {
     const built = new Map<string, BuiltTarget>();
     const targets: Target[] = [];
-    let sliceStart = performance.now();
+    const slicer = new TimeSlicer();
     for (const s of servers) {
       const record = JSON.stringify(s);
       const previous = this.#built.get(s.name);
       const target = previous?.record === record ? previous.target : this.#target(s);
       built.set(s.name, { record, target });
       if (target) targets.push(target);
-      if (performance.now() - sliceStart >= YIELD_AFTER_MS) {
-        await setImmediate();
-        sliceStart = performance.now();
-      }
+      await slicer.maybeYield();
     }
     this.#built = built;
     return targets;
