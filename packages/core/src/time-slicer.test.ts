@@ -11,13 +11,10 @@ describe("TimeSlicer", () => {
     // Without yields this loop would never see the timer (awaiting a resolved promise runs no timers):
     // it would spin until its 5 s deadline. With them the timer runs after the first slice.
     const deadline = performance.now() + 5000;
-    let iterations = 0;
     while (!timerFired && performance.now() < deadline) {
-      iterations++;
       await slicer.maybeYield();
     }
     expect(timerFired).toBe(true);
-    expect(iterations).toBeGreaterThan(0);
   });
 
   it("does not yield before the slice is used up", async () => {
