@@ -33,7 +33,7 @@ const ingress = (namespace: string, name: string) => ({
   spec: { rules: [{ host: `${name}.example.com` }] },
 });
 
-describe("the /ui status page in a real browser against a stack with kube-sim", () => {
+describe("the /ui status page and /swagger in a real browser against a stack with kube-sim", () => {
   let nats: TestServer;
   let redis: TestServer;
   let sim: KubeSim;
@@ -189,6 +189,54 @@ describe("the /ui status page in a real browser against a stack with kube-sim", 
 
     expect(elsewhere).toEqual([]);
     expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("serves Swagger UI offline: every operation rendered, authorized with the token, Try it out answered", async () => {
+    const doc = (await stack.api("/openapi.json")).body as { paths: Record<string, Record<string, unknown>> };
+    const operations = Object.values(doc.paths).reduce((n, methods) => n + Object.keys(methods).length, 0);
+    const swagger = await browser.newContext();
+    const outside: string[] = [];
+    const errors: string[] = [];
+    await swagger.route("**/*", (route) => {
+      const url = new URL(route.request().url());
+      if (url.origin === stack.apiUrl) return route.continue();
+      outside.push(url.href);
+      return route.abort();
+    });
+    const docs = await swagger.newPage();
+    docs.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    docs.on("pageerror", (e) => errors.push(e.message));
+
+    await docs.goto(`${stack.apiUrl}/swagger`);
+    await docs.locator(".opblock").first().waitFor({ timeout: 15_000 });
+    const paths = (await docs.locator(".opblock-summary-path").allTextContents()).map((p) =>
+      p.replace(/\u200b/g, "").trim(),
+    );
+    expect(paths).toContain("/api/v1/clusters");
+    expect(paths).toContain("/api/v1/servers/{name}/dead-letters/replay");
+    expect(paths).toContain("/cic/nitro/v1/config/controller");
+    expect(paths).toHaveLength(operations);
+
+    await docs.locator("button.authorize").first().click();
+    await docs.locator(".auth-container input").first().fill(TOKEN);
+    await docs.locator(".auth-btn-wrapper button.authorize").click();
+    await docs.locator(".auth-btn-wrapper button.btn-done").click();
+
+    const op = docs.locator("#operations-clusters-listClusters");
+    await op.locator(".opblock-summary").click();
+    await op.locator("button.try-out__btn").click();
+    await op.locator("button.execute").click();
+    const status = op.locator(".live-responses-table tbody .response-col_status").first();
+    await expect.poll(async () => (await status.textContent())?.trim(), { timeout: 10_000 }).toBe("200");
+    expect(await op.locator(".live-responses-table tbody .response-col_description").first().textContent()).toContain(
+      '"sim"',
+    );
+
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+    await swagger.close();
   }, 60_000);
 
   it("stops the API within 10 s on SIGTERM although streams are open (the page's and another)", async () => {
