@@ -82,7 +82,7 @@ describe("the /ui status page and /swagger in a real browser against a stack wit
   });
 
   it("serves the page and its files without a token, under a 'self'-only CSP", async () => {
-    for (const path of ["/ui", "/ui/app.js", "/ui/style.css"]) {
+    for (const path of ["/ui", "/ui/app.js", "/ui/live.js", "/ui/style.css"]) {
       const res = await fetch(`${stack.apiUrl}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-security-policy")).toMatch(

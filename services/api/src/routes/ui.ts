@@ -13,9 +13,9 @@ export const UI_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 
-// ui/app.js beside this module's parent: src/ui/app.js from source, dist/ui/app.js when built.
-const SCRIPT = new URL("../ui/app.js", import.meta.url);
-let script: Promise<Buffer> | undefined;
+/** The page's ES modules (app.js imports the others), beside this module's parent: src/ui/ from source, dist/ui/ when built. */
+const SCRIPTS = ["app.js", "chart.js", "dom.js", "live.js", "tables.js"];
+const scripts = new Map<string, Promise<Buffer>>();
 
 function secured(ctx: Context, type: string): void {
   ctx.set("Content-Security-Policy", UI_CSP);
@@ -70,10 +70,14 @@ export function mountUiRoutes(routes: ApiRoutes): void {
         ctx.body = UI_CSS;
         return;
       }
-      if (params.file !== "app.js") throw new NotFoundError("file", params.file);
-      script ??= readFile(SCRIPT);
+      if (!SCRIPTS.includes(params.file)) throw new NotFoundError("file", params.file);
+      let script = scripts.get(params.file);
+      if (!script) {
+        script = readFile(new URL(`../ui/${params.file}`, import.meta.url));
+        scripts.set(params.file, script);
+      }
       const body = await script.catch((err: unknown) => {
-        script = undefined;
+        scripts.delete(params.file);
         throw err;
       });
       secured(ctx, "text/javascript; charset=utf-8");

@@ -1,5 +1,5 @@
 /**
- * The status page's HTML and CSS (its script is ui/app.js). Kept in TypeScript so that the build
+ * The status page's HTML and CSS (its scripts are ui/*.js, app.js first). Kept in TypeScript so that the build
  * ships them inside dist/ with the rest of the API; nothing here is generated from data, and the
  * page fills itself in with textContent only.
  */
