@@ -168,8 +168,15 @@ describe("dispatcher in production", () => {
     hanging.receiver.respond = () => ({ status: 204, delayMs: 30_000 });
     const withHanging = await measure(1000);
     // A server that held others up would add its 1 s unanswered-attempt limit to their deliveries;
-    // scheduling hiccups on a loaded 2-core machine reach tens of ms, so the bound sits between.
-    expect(withHanging, `p99 ${withHanging} ms with a hanging server, ${baseline} ms before`).toBeLessThanOrEqual(250);
+    // scheduling hiccups on a loaded 2-core machine reach tens of ms, so the bound sits between. On
+    // a machine loaded far beyond that (other suites, benchmarks at load 20) the baseline measured
+    // just before on the same path shows it, and the hanging server's own attempts cost CPU too
+    // (p99 76-123 ms before, 131-333 ms with it, at load 17-22): the bound follows the baseline up
+    // to three times, and never reaches the 1 s that a hold-up would add.
+    const bound = Math.min(900, Math.max(250, 3 * baseline));
+    expect(withHanging, `p99 ${withHanging} ms with a hanging server, ${baseline} ms before`).toBeLessThanOrEqual(
+      bound,
+    );
     expect(hanging.receiver.requests.length).toBeGreaterThan(0);
   });
 
