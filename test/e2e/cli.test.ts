@@ -39,7 +39,9 @@ function rows(table: string): string[][] {
     .map((line) => line.split(/\s{2,}/));
 }
 
-describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", () => {
+// Each test runs the CLI several times, and every run starts a Node process: on a machine loaded
+// by other suites or benchmarks (load 20 on 2 cores) that alone took past the suite's 30 s default.
+describe("mcic CLI against a real stack (api, watcher, dispatcher, kube-sim)", { timeout: 90_000 }, () => {
   let nats: TestServer;
   let redis: TestServer;
   let sim: KubeSim;
